@@ -1,0 +1,94 @@
+"""EVSE Local: home EV chargers on the local network, no cloud."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+)
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
+from .protocols.detect import connect_charger
+from .protocols.errors import (
+    EvseAuthenticationError,
+    EvseError,
+    EvseIdentificationError,
+)
+from .protocols.models import Capability
+from .services import async_setup_services
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services once, for every charger."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+    """Connect to the charger, read it once, and set up its entities."""
+    try:
+        charger = await connect_charger(
+            async_get_clientsession(hass),
+            entry.data[CONF_HOST],
+            username=entry.data.get(CONF_USERNAME),
+            password=entry.data.get(CONF_PASSWORD),
+        )
+    except EvseAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="authentication_failed"
+        ) from err
+    except EvseIdentificationError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="no_serial"
+        ) from err
+    except EvseError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"host": entry.data[CONF_HOST], "error": str(err)},
+        ) from err
+    if charger.info.serial != entry.unique_id:
+        # Another charger now answers at this address: never mix their data.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="wrong_device",
+            translation_placeholders={"host": entry.data[CONF_HOST]},
+        )
+
+    coordinator = EvseCoordinator(hass, entry, charger)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = EvseRuntimeData(charger=charger, coordinator=coordinator)
+
+    if Capability.PUSH in coordinator.data.capabilities:
+        entry.async_create_background_task(
+            hass, coordinator.async_run_push(), f"{DOMAIN} push {charger.info.serial}"
+        )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+    """Unload the platforms; background tasks end with the entry."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.charger.close()
+    return unloaded

@@ -1,0 +1,285 @@
+"""Config flow: manual, zeroconf, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import probatio
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_SCAN_INTERVAL,
+    CONF_USERNAME,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+
+from .const import (
+    CONF_PERSIST_MAX_CURRENT,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL_SECONDS,
+    MIN_SCAN_INTERVAL_SECONDS,
+)
+from .coordinator import EvseConfigEntry
+from .protocols.detect import connect_charger
+from .protocols.errors import (
+    EvseAuthenticationError,
+    EvseConnectionError,
+    EvseError,
+    EvseIdentificationError,
+)
+from .protocols.models import DeviceInfo
+
+_CREDENTIALS = {
+    probatio.Optional(CONF_USERNAME): TextSelector(
+        TextSelectorConfig(autocomplete="username")
+    ),
+    probatio.Optional(CONF_PASSWORD): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD)
+    ),
+}
+
+
+def _host_schema(host: str | None) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_HOST, default=host or ""): TextSelector(
+                TextSelectorConfig(autocomplete="off")
+            ),
+            **_CREDENTIALS,
+        }
+    )
+
+
+def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        key: user_input[key]
+        for key in (CONF_USERNAME, CONF_PASSWORD)
+        if user_input.get(key)
+    }
+
+
+def _title(info: DeviceInfo) -> str:
+    return f"{info.model} {info.serial[-4:]}"
+
+
+class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a charger: typed in, or found on the network."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Nothing discovered yet."""
+        self._host: str | None = None
+        self._info: DeviceInfo | None = None
+        self._needs_credentials = False
+
+    async def _probe(
+        self, host: str, credentials: Mapping[str, str]
+    ) -> tuple[DeviceInfo | None, dict[str, str]]:
+        """Connect like the integration will; return its identity or errors."""
+        try:
+            charger = await connect_charger(
+                async_get_clientsession(self.hass),
+                host,
+                username=credentials.get(CONF_USERNAME),
+                password=credentials.get(CONF_PASSWORD),
+            )
+        except EvseAuthenticationError:
+            return None, {"base": "invalid_auth"}
+        except EvseConnectionError:
+            return None, {"base": "cannot_connect"}
+        except EvseIdentificationError:
+            return None, {"base": "no_serial"}
+        except EvseError:
+            return None, {"base": "not_a_charger"}
+        except Exception:  # noqa: BLE001 - never let a probe crash the flow
+            LOGGER.exception("Unexpected error while probing %s", host)
+            return None, {"base": "unknown"}
+        await charger.close()
+        return charger.info, {}
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Type in the charger's address."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            credentials = _credentials(user_input)
+            info, errors = await self._probe(host, credentials)
+            if info is not None:
+                await self.async_set_unique_id(info.serial, raise_on_progress=False)
+                self._abort_if_unique_id_configured(updates={CONF_HOST: host})
+                return self.async_create_entry(
+                    title=_title(info), data={CONF_HOST: host, **credentials}
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _host_schema(None), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_zeroconf(
+        self, discovery_info: ZeroconfServiceInfo
+    ) -> ConfigFlowResult:
+        """Handle a charger that announced itself (OpenEVSE, or GoPlug on ``_http``)."""
+        host = discovery_info.host
+        if discovery_info.port not in (None, 80):
+            host = f"{host}:{discovery_info.port}"
+        self._host = host
+        info, errors = await self._probe(host, {})
+        if errors.get("base") == "invalid_auth":
+            self._needs_credentials = True
+        elif info is None:
+            return self.async_abort(reason=errors["base"])
+        else:
+            await self._async_identified(info)
+        self.context["title_placeholders"] = {
+            "name": discovery_info.name.split(".", 1)[0]
+        }
+        return await self.async_step_zeroconf_confirm()
+
+    async def _async_identified(self, info: DeviceInfo) -> None:
+        self._info = info
+        await self.async_set_unique_id(info.serial)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: self._host})
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm adding a discovered charger (with credentials if needed)."""
+        host = self._host or ""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            credentials = _credentials(user_input)
+            info = self._info
+            if self._needs_credentials:
+                info, errors = await self._probe(host, credentials)
+                if info is not None:
+                    await self._async_identified(info)
+            if info is not None:
+                return self.async_create_entry(
+                    title=_title(info), data={CONF_HOST: host, **credentials}
+                )
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=probatio.Schema(
+                _CREDENTIALS if self._needs_credentials else {}
+            ),
+            description_placeholders={"host": host},
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication: the charger wants other credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new credentials."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            credentials = _credentials(user_input)
+            info, errors = await self._probe(entry.data[CONF_HOST], credentials)
+            if info is not None:
+                await self.async_set_unique_id(info.serial)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(
+                    entry, data={CONF_HOST: entry.data[CONF_HOST], **credentials}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(_CREDENTIALS),
+            description_placeholders={"host": entry.data[CONF_HOST]},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change address or credentials of the same charger."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            credentials = _credentials(user_input)
+            info, errors = await self._probe(host, credentials)
+            if info is not None:
+                await self.async_set_unique_id(info.serial)
+                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                return self.async_update_reload_and_abort(
+                    entry, data={CONF_HOST: host, **credentials}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _host_schema(entry.data[CONF_HOST]), user_input or entry.data
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: EvseConfigEntry) -> EvseOptionsFlow:
+        """Poll interval and current persistence."""
+        return EvseOptionsFlow()
+
+
+class EvseOptionsFlow(OptionsFlowWithReload):
+    """Options that change how the integration talks to the charger."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=options.get(
+                        CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_SCAN_INTERVAL_SECONDS,
+                        max=MAX_SCAN_INTERVAL_SECONDS,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                probatio.Required(
+                    CONF_PERSIST_MAX_CURRENT,
+                    default=options.get(CONF_PERSIST_MAX_CURRENT, False),
+                ): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

@@ -1,0 +1,19 @@
+"""Constants for EVSE Local."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "evse_local"
+LOGGER = logging.getLogger(__package__)
+
+CONF_PERSIST_MAX_CURRENT: Final = "persist_max_current"
+DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=10)
+MIN_SCAN_INTERVAL_SECONDS: Final = 5
+MAX_SCAN_INTERVAL_SECONDS: Final = 300
+
+# After the push connection drops, try again quickly, then back off.
+PUSH_RETRY_INITIAL: Final = 1.0
+PUSH_RETRY_MAX: Final = 10.0

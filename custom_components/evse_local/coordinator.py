@@ -1,0 +1,114 @@
+"""The data coordinator: one per charger, polling or fed by push."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import (
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    PUSH_RETRY_INITIAL,
+    PUSH_RETRY_MAX,
+)
+from .protocols.charger import Charger
+from .protocols.errors import EvseAuthenticationError, EvseError
+from .protocols.models import ChargerSnapshot, ChargeTimer
+
+type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
+
+
+@dataclass(kw_only=True, slots=True)
+class EvseRuntimeData:
+    """What a loaded entry holds."""
+
+    charger: Charger
+    coordinator: EvseCoordinator
+
+
+class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
+    """Polls the charger; while push is connected, push replaces the poll."""
+
+    config_entry: EvseConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: EvseConfigEntry, charger: Charger
+    ) -> None:
+        """Poll at the entry's interval (options) until push takes over."""
+        self.charger = charger
+        self.poll_interval = timedelta(
+            seconds=entry.options.get(
+                CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
+            )
+        )
+        self.push_connected = False
+        # The last daily window seen, so the timer switch can turn it back on.
+        self.timer_window: ChargeTimer | None = None
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {charger.info.serial}",
+            update_interval=self.poll_interval,
+            always_update=False,
+        )
+
+    async def _async_update_data(self) -> ChargerSnapshot:
+        try:
+            return await self.charger.poll()
+        except EvseAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="authentication_failed"
+            ) from err
+        except EvseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="update_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Remember the timer window, then update the entities."""
+        if self.data is not None and self.data.timer is not None:
+            self.timer_window = self.data.timer
+        super().async_update_listeners()
+
+    @callback
+    def _async_pushed(self, snapshot: ChargerSnapshot) -> None:
+        if not self.push_connected:
+            self.push_connected = True
+            # Push is live: no polling until it drops.
+            self.update_interval = None
+            LOGGER.debug("%s: push connected, polling stopped", self.name)
+        self.async_set_updated_data(snapshot)
+
+    async def async_run_push(self) -> None:
+        """Keep the push connection up for the entry's lifetime.
+
+        When it drops, poll at once (so entities go unavailable within one
+        poll if the charger is gone), resume polling, and reconnect with
+        backoff; a charger that comes back is picked up within seconds.
+        """
+        delay = PUSH_RETRY_INITIAL
+        while True:
+            try:
+                await self.charger.listen(self._async_pushed)
+            except EvseError as err:
+                LOGGER.debug("%s: push connection failed: %s", self.name, err)
+            if self.push_connected:
+                delay = PUSH_RETRY_INITIAL
+                LOGGER.debug("%s: push disconnected, polling again", self.name)
+            self.push_connected = False
+            self.update_interval = self.poll_interval
+            await self.async_refresh()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PUSH_RETRY_MAX)

@@ -1,0 +1,35 @@
+"""Diagnostics: the entry (secrets redacted), the device and its last snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .coordinator import EvseConfigEntry
+
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "serial", "mac"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: EvseConfigEntry
+) -> dict[str, Any]:
+    """Return what helps to debug a charger, without secrets."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    snapshot = asdict(coordinator.data)
+    snapshot["capabilities"] = sorted(snapshot["capabilities"])
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "device": async_redact_data(asdict(runtime.charger.info), TO_REDACT),
+        "push_connected": coordinator.push_connected,
+        "last_update_success": coordinator.last_update_success,
+        "requests_sent": runtime.charger.requests,
+        "snapshot": snapshot,
+    }

@@ -1,0 +1,101 @@
+"""Numbers: the charging current."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_PERSIST_MAX_CURRENT
+from .coordinator import EvseConfigEntry
+from .entity import EvseEntity
+from .helpers import evse_command
+from .protocols.charger import Charger
+from .protocols.models import Capability, ChargerSnapshot
+
+PARALLEL_UPDATES = 1
+
+J1772_MIN_CURRENT = 6
+FALLBACK_MAX_CURRENT = 80
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseNumberDescription(NumberEntityDescription):
+    """How to read, bound and set one number."""
+
+    value_fn: Callable[[ChargerSnapshot], float | None]
+    min_fn: Callable[[ChargerSnapshot], float]
+    max_fn: Callable[[ChargerSnapshot], float]
+    set_fn: Callable[[Charger, float, bool], Awaitable[None]]
+    capability: Capability
+
+
+DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
+    EvseNumberDescription(
+        key="max_current",
+        translation_key="max_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        capability=Capability.MAX_CURRENT,
+        value_fn=lambda snapshot: snapshot.max_current,
+        min_fn=lambda snapshot: snapshot.min_current_limit or J1772_MIN_CURRENT,
+        max_fn=lambda snapshot: snapshot.max_current_limit or FALLBACK_MAX_CURRENT,
+        set_fn=lambda charger, value, persist: charger.set_max_current(
+            round(value), persist=persist
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the numbers this charger supports."""
+    capabilities = entry.runtime_data.coordinator.data.capabilities
+    async_add_entities(
+        EvseNumber(entry, description)
+        for description in DESCRIPTIONS
+        if description.capability in capabilities
+    )
+
+
+class EvseNumber(EvseEntity, NumberEntity):
+    """A charger number; bounds come from the charger itself."""
+
+    entity_description: EvseNumberDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """The value the charger confirms."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def native_min_value(self) -> float:
+        """The charger's own minimum."""
+        return self.entity_description.min_fn(self.coordinator.data)
+
+    @property
+    def native_max_value(self) -> float:
+        """The charger's own maximum."""
+        return self.entity_description.max_fn(self.coordinator.data)
+
+    @evse_command
+    async def async_set_native_value(self, value: float) -> None:
+        """Write volatile (no EEPROM wear) unless the user chose to persist."""
+        persist = bool(
+            self.coordinator.config_entry.options.get(CONF_PERSIST_MAX_CURRENT, False)
+        )
+        await self.entity_description.set_fn(self.coordinator.charger, value, persist)

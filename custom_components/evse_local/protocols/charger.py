@@ -1,0 +1,92 @@
+"""The interface every charger adapter implements."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+
+from .errors import EvseUnsupportedError
+from .models import ChargerSnapshot, DeviceInfo, ServiceLevel
+
+RAPI_TIME_STEP_MINUTES = 15
+RAPI_TIME_STEPS_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimit:
+    """A session limit as the charger will apply it (after any rounding)."""
+
+    energy_kwh: float | None
+    minutes: int | None
+    rounded: bool = False
+
+
+def rapi_time_steps(minutes: int) -> int:
+    """Minutes to RAPI ``$S3`` 15-minute steps, rounded up."""
+    return math.ceil(minutes / RAPI_TIME_STEP_MINUTES)
+
+
+class Charger(ABC):
+    """One charger: identity, a poll, optional push, and commands.
+
+    Commands a charger cannot do raise :class:`EvseUnsupportedError`; the
+    integration only offers what ``snapshot.capabilities`` lists.
+    """
+
+    def __init__(self, info: DeviceInfo) -> None:
+        """Remember who the charger is."""
+        self.info = info
+        self.snapshot: ChargerSnapshot | None = None
+
+    @property
+    @abstractmethod
+    def requests(self) -> int:
+        """Requests (HTTP or frames) sent so far; benchmarks read this."""
+
+    @abstractmethod
+    async def poll(self) -> ChargerSnapshot:
+        """Read the charger's state."""
+
+    async def listen(self, on_update: Callable[[ChargerSnapshot], None]) -> None:
+        """Receive pushed updates until the connection ends (then return)."""
+        raise EvseUnsupportedError("this charger does not push updates")
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause or resume charging without ending the session."""
+        raise EvseUnsupportedError("pause")
+
+    async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
+        """Change the charging current; volatile unless ``persist``."""
+        raise EvseUnsupportedError("max current")
+
+    async def set_service_level(self, level: ServiceLevel) -> None:
+        """Choose J1772 service level 1, 2 or automatic detection."""
+        raise EvseUnsupportedError("service level")
+
+    async def set_session_limit(
+        self, *, energy_kwh: float | None, minutes: int | None
+    ) -> SessionLimit:
+        """Limit this session by energy and/or time; return what was applied."""
+        raise EvseUnsupportedError("session limit")
+
+    async def clear_session_limit(self) -> None:
+        """Remove any session limit."""
+        raise EvseUnsupportedError("session limit")
+
+    async def set_timer(self, start: time, stop: time) -> None:
+        """Only charge between ``start`` and ``stop`` every day."""
+        raise EvseUnsupportedError("timer")
+
+    async def clear_timer(self) -> None:
+        """Remove the daily charging window."""
+        raise EvseUnsupportedError("timer")
+
+    async def restart(self) -> None:
+        """Restart the charger's controller."""
+        raise EvseUnsupportedError("restart")
+
+    async def close(self) -> None:  # noqa: B027 - most adapters hold nothing
+        """Release what the adapter holds (the session belongs to the caller)."""

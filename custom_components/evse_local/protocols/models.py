@@ -1,0 +1,184 @@
+"""The normalised charger snapshot every protocol adapter fills.
+
+Entity descriptions read these fields and nothing else, so one set of
+descriptions serves every charger kind. ``None`` always means "this charger
+does not report it", never zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+
+
+class ChargerState(StrEnum):
+    """Charger state, normalised across protocols (J1772 plus faults)."""
+
+    NOT_CONNECTED = "not_connected"
+    CONNECTED = "connected"
+    CHARGING = "charging"
+    VENT_REQUIRED = "vent_required"
+    DIODE_CHECK_FAILED = "diode_check_failed"
+    GFCI_FAULT = "gfci_fault"
+    NO_GROUND = "no_ground"
+    STUCK_RELAY = "stuck_relay"
+    GFCI_SELF_TEST_FAILED = "gfci_self_test_failed"
+    OVER_TEMPERATURE = "over_temperature"
+    OVER_CURRENT = "over_current"
+    RELAY_CLOSURE_FAULT = "relay_closure_fault"
+    FAULT = "fault"
+    SLEEPING = "sleeping"
+    DISABLED = "disabled"
+    UNKNOWN = "unknown"
+
+
+FAULT_STATES = frozenset(
+    {
+        ChargerState.VENT_REQUIRED,
+        ChargerState.DIODE_CHECK_FAILED,
+        ChargerState.GFCI_FAULT,
+        ChargerState.NO_GROUND,
+        ChargerState.STUCK_RELAY,
+        ChargerState.GFCI_SELF_TEST_FAILED,
+        ChargerState.OVER_TEMPERATURE,
+        ChargerState.OVER_CURRENT,
+        ChargerState.RELAY_CLOSURE_FAULT,
+        ChargerState.FAULT,
+    }
+)
+
+# J1772/OpenEVSE state codes (J1772EvseController.h); shared by RAPI $GS/$AT
+# and the WiFi module's numeric ``state`` field.
+_J1772_STATES: dict[int, ChargerState] = {
+    0x00: ChargerState.UNKNOWN,
+    0x01: ChargerState.NOT_CONNECTED,
+    0x02: ChargerState.CONNECTED,
+    0x03: ChargerState.CHARGING,
+    0x04: ChargerState.VENT_REQUIRED,
+    0x05: ChargerState.DIODE_CHECK_FAILED,
+    0x06: ChargerState.GFCI_FAULT,
+    0x07: ChargerState.NO_GROUND,
+    0x08: ChargerState.STUCK_RELAY,
+    0x09: ChargerState.GFCI_SELF_TEST_FAILED,
+    0x0A: ChargerState.OVER_TEMPERATURE,
+    0x0B: ChargerState.OVER_CURRENT,
+    0x0E: ChargerState.RELAY_CLOSURE_FAULT,
+    0xFE: ChargerState.SLEEPING,
+    0xFF: ChargerState.DISABLED,
+}
+
+
+def state_from_code(code: int) -> ChargerState:
+    """Map an OpenEVSE state code; unlisted fault codes become ``FAULT``."""
+    if code in _J1772_STATES:
+        return _J1772_STATES[code]
+    if 0x05 <= code < 0xFE:
+        return ChargerState.FAULT
+    return ChargerState.UNKNOWN
+
+
+class ServiceLevel(StrEnum):
+    """J1772 service level."""
+
+    LEVEL_1 = "level_1"
+    LEVEL_2 = "level_2"
+    AUTO = "auto"
+
+
+class Capability(StrEnum):
+    """What a charger can be asked to do (found by probing, not by version)."""
+
+    PAUSE = "pause"
+    MAX_CURRENT = "max_current"
+    PERSIST_MAX_CURRENT = "persist_max_current"
+    SERVICE_LEVEL = "service_level"
+    ENERGY_LIMIT = "energy_limit"
+    TIME_LIMIT = "time_limit"
+    COMBINED_LIMITS = "combined_limits"
+    LIMITS_NEED_VEHICLE = "limits_need_vehicle"
+    TIMER = "timer"
+    RESTART = "restart"
+    PUSH = "push"
+
+
+class ApiGeneration(StrEnum):
+    """How we talk to an OpenEVSE-family charger."""
+
+    OPENEVSE_JSON = "openevse_json"
+    """WiFi firmware with ``/claims``: RAPI writes are blocked, JSON API."""
+    OPENEVSE_RAPI = "openevse_rapi"
+    """Older WiFi firmware: ``/status`` plus every RAPI command over ``/r``."""
+    RAPI = "rapi"
+    """RAPI over ``/r`` only (GoPlug Pro 32)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeTimer:
+    """A daily start/stop charging window."""
+
+    start: time
+    stop: time
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCounters:
+    """Lifetime trip counters kept by the controller."""
+
+    gfci: int
+    no_ground: int
+    stuck_relay: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo:
+    """Who the charger is; read once at setup."""
+
+    serial: str
+    manufacturer: str
+    model: str
+    generation: ApiGeneration
+    firmware: str | None = None
+    wifi_firmware: str | None = None
+    mac: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargerSnapshot:
+    """Everything a charger reported at one point in time."""
+
+    state: ChargerState
+    vehicle_connected: bool | None = None
+    charging: bool | None = None
+    paused: bool | None = None
+    charging_current: float | None = None
+    """Measured current in A."""
+    voltage: float | None = None
+    power: float | None = None
+    """Power in W, measured or current x voltage."""
+    session_energy: float | None = None
+    """Energy of the current or last session in Wh."""
+    lifetime_energy: float | None = None
+    """Device energy counter in Wh (may reset; the integration keeps it monotonic)."""
+    session_time: int | None = None
+    """Seconds of the current or last session."""
+    temperatures: tuple[float | None, float | None, float | None] = (None, None, None)
+    """Up to three sensors, in degrees Celsius."""
+    pilot_current: int | None = None
+    """Current offered to the vehicle by the pilot, in A."""
+    max_current: int | None = None
+    """Configured charging current set point, in A."""
+    min_current_limit: int | None = None
+    max_current_limit: int | None = None
+    service_level: ServiceLevel | None = None
+    energy_limit: float | None = None
+    """Session energy limit in kWh; 0 when none is set."""
+    time_limit: int | None = None
+    """Session time limit in minutes; 0 when none is set."""
+    timer: ChargeTimer | None = None
+    timer_enabled: bool | None = None
+    fault_counters: FaultCounters | None = None
+    wifi_signal: int | None = None
+    """RSSI in dBm."""
+    capabilities: frozenset[Capability] = field(default_factory=frozenset)

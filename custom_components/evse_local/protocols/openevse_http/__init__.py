@@ -1,0 +1,1 @@
+"""The OpenEVSE WiFi module's HTTP API (``/status``, ``/config``, ``/claims``, ``/r``)."""

@@ -1,0 +1,309 @@
+"""OpenEVSE WiFi firmware with the JSON API (``/claims``, ``/limit``, ``/ws``).
+
+From WiFi firmware 5.0.0 on, ``/r`` refuses every RAPI command but ``$G…``,
+so this adapter never sends RAPI at all. Control goes through a claim of our
+own (``/claims/<client>``): volatile, auto-released when the car unplugs, and
+outranked by the user's own override button. A steady poll is one
+``GET /status``; ``/config`` and ``/limit`` are read again only when the
+status says their version changed. While ``/ws`` is connected, no polling is
+needed at all: the firmware pushes the changed status fields.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from ..charger import Charger, SessionLimit
+from ..errors import EvseConnectionError, EvseProtocolError, EvseUnsupportedError
+from ..models import (
+    ApiGeneration,
+    Capability,
+    ChargerSnapshot,
+    ChargerState,
+    DeviceInfo,
+    ServiceLevel,
+    state_from_code,
+)
+from .status import (
+    SERVICE_LEVELS,
+    fault_counters,
+    integer,
+    lifetime_energy_wh,
+    number,
+    power_w,
+    session_energy_wh,
+    temperature,
+)
+from .transport import HttpTransport, expect_object
+
+# Vendor "unregistered" (0xFFFE) in the firmware's client id scheme
+# (EVC(vendor, client) = vendor << 16 | client); 0x0E5E marks EVSE Local.
+CLAIM_CLIENT = (0xFFFE << 16) | 0x0E5E
+WEBSOCKET_HEARTBEAT = 10.0
+
+_CAPABILITIES = frozenset(
+    {
+        Capability.PAUSE,
+        Capability.MAX_CURRENT,
+        Capability.PERSIST_MAX_CURRENT,
+        Capability.ENERGY_LIMIT,
+        Capability.TIME_LIMIT,
+        Capability.RESTART,
+        Capability.PUSH,
+    }
+)
+
+
+def device_info_from_config(
+    config: dict[str, Any], status: dict[str, Any], generation: ApiGeneration
+) -> DeviceInfo | None:
+    """Identity from ``/config`` (serial) or ``/status`` (MAC); None if neither."""
+    mac = str(status.get("macaddress") or "") or None
+    serial = str(config.get("wifi_serial") or "") or (
+        mac.replace(":", "").upper() if mac else None
+    )
+    if not serial:
+        return None
+    return DeviceInfo(
+        serial=serial,
+        manufacturer="OpenEVSE",
+        model="OpenEVSE",
+        generation=generation,
+        firmware=str(config.get("firmware") or "") or None,
+        wifi_firmware=str(config.get("version") or "") or None,
+        mac=mac,
+        hostname=str(config.get("hostname") or "") or None,
+    )
+
+
+class OpenEvseJsonCharger(Charger):
+    """An OpenEVSE whose WiFi firmware offers ``/claims``."""
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        info: DeviceInfo,
+        *,
+        config: dict[str, Any],
+        status: dict[str, Any],
+    ) -> None:
+        """Start from the ``/config`` and ``/status`` read while probing."""
+        super().__init__(info)
+        self.transport = transport
+        self._config = config
+        self._status = status
+        self._limit: dict[str, Any] | None = None
+        self._claim: dict[str, Any] = {}
+        self._seen_versions: dict[str, Any] = {}
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far."""
+        return self.transport.requests
+
+    async def setup(self) -> None:
+        """Read our own claim (left from before a restart) and the limit."""
+        try:
+            claim = expect_object(
+                "/claims", await self.transport.get_json(f"/claims/{CLAIM_CLIENT}")
+            )
+        except EvseUnsupportedError:
+            claim = {}
+        self._claim = {
+            key: claim[key]
+            for key in ("state", "charge_current", "max_current")
+            if key in claim
+        }
+        await self._read_limit()
+        self._remember_versions()
+
+    def _remember_versions(self) -> None:
+        self._seen_versions = {
+            key: self._status.get(key)
+            for key in ("config_version", "limit_version", "limit")
+        }
+
+    async def _read_limit(self) -> None:
+        try:
+            limit = await self.transport.get_json("/limit")
+        except EvseUnsupportedError:
+            self._limit = None
+            return
+        self._limit = expect_object("/limit", limit) if limit else None
+
+    async def _refresh_changed(self) -> None:
+        """Re-read ``/config`` or ``/limit`` only when their version moved."""
+        seen = self._seen_versions
+        status = self._status
+        if status.get("config_version") != seen.get("config_version"):
+            self._config = expect_object(
+                "/config", await self.transport.get_json("/config")
+            )
+        if status.get("limit_version") != seen.get("limit_version") or status.get(
+            "limit"
+        ) != seen.get("limit"):
+            await self._read_limit()
+        self._remember_versions()
+
+    async def poll(self) -> ChargerSnapshot:
+        """One ``GET /status`` (plus ``/config``/``/limit`` if they changed)."""
+        self._status = expect_object(
+            "/status", await self.transport.get_json("/status")
+        )
+        await self._refresh_changed()
+        self.snapshot = self._build()
+        return self.snapshot
+
+    async def listen(self, on_update: Callable[[ChargerSnapshot], None]) -> None:
+        """Merge the pushed status deltas from ``/ws`` until it closes."""
+        url = self.transport.base_url + "/ws"
+        try:
+            async with self.transport.session.ws_connect(
+                url,
+                auth=self.transport.auth,
+                heartbeat=WEBSOCKET_HEARTBEAT,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5),
+            ) as websocket:
+                if self.snapshot is not None:
+                    # Connected: from here on the firmware pushes every change.
+                    on_update(self.snapshot)
+                async for message in websocket:
+                    if message.type is not aiohttp.WSMsgType.TEXT:
+                        break
+                    try:
+                        delta = json.loads(message.data)
+                    except ValueError as err:
+                        raise EvseProtocolError("/ws: invalid JSON") from err
+                    if not isinstance(delta, dict):
+                        continue
+                    self._status = {**self._status, **delta}
+                    await self._refresh_changed()
+                    self.snapshot = self._build()
+                    on_update(self.snapshot)
+        except aiohttp.ClientError as err:
+            raise EvseConnectionError(f"/ws: {err}") from err
+
+    def _build(self) -> ChargerSnapshot:
+        status, config = self._status, self._config
+        code = integer(status, "state")
+        if code is None:
+            raise EvseProtocolError("/status has no state")
+        state = state_from_code(code)
+        vehicle = status.get("vehicle")
+        current_ma = number(status, "amp")
+        current = None if current_ma is None else round(current_ma / 1000, 2)
+        voltage = number(status, "voltage")
+        elapsed = integer(status, "session_elapsed")
+        if elapsed is None:
+            elapsed = integer(status, "elapsed")
+        limit = self._limit or {}
+        service = integer(config, "service")
+        capabilities = set(_CAPABILITIES)
+        if service in SERVICE_LEVELS:
+            capabilities.add(Capability.SERVICE_LEVEL)
+        return ChargerSnapshot(
+            state=state,
+            vehicle_connected=(
+                bool(vehicle)
+                if isinstance(vehicle, int)
+                else state in (ChargerState.CONNECTED, ChargerState.CHARGING)
+            ),
+            charging=state is ChargerState.CHARGING,
+            paused=state in (ChargerState.SLEEPING, ChargerState.DISABLED),
+            charging_current=current,
+            voltage=voltage,
+            power=power_w(status, current, voltage),
+            session_energy=session_energy_wh(status),
+            lifetime_energy=lifetime_energy_wh(status),
+            session_time=elapsed,
+            temperatures=(
+                temperature(status, "temp1"),
+                temperature(status, "temp2"),
+                temperature(status, "temp3"),
+            ),
+            pilot_current=integer(status, "pilot"),
+            max_current=integer(status, "pilot"),
+            min_current_limit=integer(config, "min_current_hard"),
+            max_current_limit=integer(config, "max_current_hard")
+            or integer(config, "max_current_soft"),
+            service_level=SERVICE_LEVELS.get(service) if service is not None else None,
+            energy_limit=(
+                (integer(limit, "value") or 0) / 1000
+                if limit.get("type") == "energy"
+                else 0
+            ),
+            time_limit=integer(limit, "value") if limit.get("type") == "time" else 0,
+            fault_counters=fault_counters(status),
+            wifi_signal=integer(status, "srssi"),
+            capabilities=frozenset(capabilities),
+        )
+
+    async def _post_claim(self, claim: dict[str, Any]) -> None:
+        path = f"/claims/{CLAIM_CLIENT}"
+        if claim:
+            await self.transport.send_json(
+                "POST", path, {**claim, "auto_release": True}
+            )
+        elif self._claim:
+            # Already released (the car unplugged) is fine.
+            with contextlib.suppress(EvseUnsupportedError):
+                await self.transport.send_json("DELETE", path)
+        self._claim = claim
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause with ``state: disabled`` in our claim; resume by dropping it."""
+        claim = {key: value for key, value in self._claim.items() if key != "state"}
+        if paused:
+            claim["state"] = "disabled"
+        await self._post_claim(claim)
+
+    async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
+        """Claim a charge current (volatile), or write the soft maximum."""
+        if persist:
+            await self.transport.send_json(
+                "POST", "/config", {"max_current_soft": amps}
+            )
+            claim = {
+                key: value
+                for key, value in self._claim.items()
+                if key != "charge_current"
+            }
+        else:
+            claim = {**self._claim, "charge_current": amps}
+        await self._post_claim(claim)
+
+    async def set_service_level(self, level: ServiceLevel) -> None:
+        """Write ``service`` in ``/config`` (0 = auto, 1, 2)."""
+        value = next(code for code, name in SERVICE_LEVELS.items() if name is level)
+        await self.transport.send_json("POST", "/config", {"service": value})
+
+    async def set_session_limit(
+        self, *, energy_kwh: float | None, minutes: int | None
+    ) -> SessionLimit:
+        """``POST /limit``: one limit (energy in Wh or time in minutes)."""
+        if energy_kwh is not None and minutes is not None:
+            raise EvseUnsupportedError("one limit at a time")
+        if energy_kwh is not None:
+            body = {"type": "energy", "value": round(energy_kwh * 1000)}
+        elif minutes is not None:
+            body = {"type": "time", "value": minutes}
+        else:
+            raise ValueError("no limit given")
+        await self.transport.send_json("POST", "/limit", {**body, "auto_release": True})
+        self._limit = body
+        return SessionLimit(energy_kwh=energy_kwh, minutes=minutes)
+
+    async def clear_session_limit(self) -> None:
+        """``DELETE /limit``; no limit to clear is fine."""
+        with contextlib.suppress(EvseUnsupportedError):
+            await self.transport.send_json("DELETE", "/limit")
+        self._limit = None
+
+    async def restart(self) -> None:
+        """Restart the EVSE controller (not the WiFi module)."""
+        await self.transport.send_json("POST", "/restart", {"device": "evse"})

@@ -1,0 +1,97 @@
+"""OpenEVSE with older WiFi firmware: ``/status`` plus RAPI over ``/r``.
+
+These modules (before WiFi 5.0.0) pass every RAPI command through, so pause,
+current, limits and the timer are RAPI set commands. A steady poll is two
+requests: ``GET /status`` and one RAPI frame — a rotating setting, or
+``$G0`` while the state alone cannot tell whether a car is plugged in
+(sleeping, disabled, faults), because the RAPI 4 ``$GS`` has no vflags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import EvseProtocolError
+from ..models import ChargerSnapshot, ChargerState, DeviceInfo, state_from_code
+from ..rapi.charger import RapiControlledCharger
+from ..rapi.client import RapiClient
+from .status import (
+    fault_counters,
+    integer,
+    lifetime_energy_wh,
+    number,
+    power_w,
+    session_energy_wh,
+    temperature,
+)
+from .transport import HttpTransport, expect_object
+
+_KNOWN_PLUG_STATES = {
+    ChargerState.NOT_CONNECTED: False,
+    ChargerState.CONNECTED: True,
+    ChargerState.CHARGING: True,
+}
+
+
+class OpenEvseRapiCharger(RapiControlledCharger):
+    """An OpenEVSE whose WiFi module passes RAPI set commands through."""
+
+    def __init__(
+        self,
+        transport: HttpTransport,
+        rapi: RapiClient,
+        info: DeviceInfo,
+        *,
+        status: dict[str, Any],
+    ) -> None:
+        """Start from the ``/status`` read while probing."""
+        super().__init__(rapi, info)
+        self.transport = transport
+        self._status = status
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (RAPI frames included)."""
+        return self.transport.requests
+
+    async def poll(self) -> ChargerSnapshot:
+        """``GET /status`` and one RAPI frame."""
+        status = expect_object("/status", await self.transport.get_json("/status"))
+        self._status = status
+        code = integer(status, "state")
+        if code is None:
+            raise EvseProtocolError("/status has no state")
+        state = state_from_code(code)
+        vehicle = _KNOWN_PLUG_STATES.get(state)
+        if vehicle is None:
+            connect_state = await self.rapi.query("G0")
+            vehicle = {0: False, 1: True}.get(int(connect_state["state"]))
+        else:
+            await self.read_next_setting()
+        if vehicle is False:
+            self.forget_session_limits()
+        current_ma = number(status, "amp")
+        current = None if current_ma is None else round(current_ma / 1000, 2)
+        voltage = number(status, "voltage")
+        self.snapshot = ChargerSnapshot(
+            state=state,
+            vehicle_connected=vehicle,
+            charging=state is ChargerState.CHARGING,
+            paused=state in (ChargerState.SLEEPING, ChargerState.DISABLED),
+            charging_current=current,
+            voltage=voltage,
+            power=power_w(status, current, voltage),
+            session_energy=session_energy_wh(status),
+            lifetime_energy=lifetime_energy_wh(status),
+            session_time=integer(status, "elapsed"),
+            temperatures=(
+                temperature(status, "temp1"),
+                temperature(status, "temp2"),
+                temperature(status, "temp3"),
+            ),
+            pilot_current=integer(status, "pilot"),
+            fault_counters=fault_counters(status),
+            wifi_signal=integer(status, "srssi"),
+            **self.control_fields(),
+        )
+        return self.snapshot

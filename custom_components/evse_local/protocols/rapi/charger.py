@@ -1,0 +1,315 @@
+"""Chargers controlled with RAPI: the shared control logic and GoPlug.
+
+Settings that rarely change (current capacity, service level, limits, timer,
+temperatures, fault counters) are read once at setup and then one per poll,
+in rotation, so a steady poll stays at a fixed, small number of frames.
+What our own commands change is updated from their replies at once.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import TypedDict
+
+from ..charger import (
+    RAPI_TIME_STEP_MINUTES,
+    RAPI_TIME_STEPS_MAX,
+    Charger,
+    SessionLimit,
+    rapi_time_steps,
+)
+from ..errors import EvseCommandRejectedError, EvseProtocolError
+from ..models import (
+    Capability,
+    ChargerSnapshot,
+    ChargerState,
+    ChargeTimer,
+    DeviceInfo,
+    FaultCounters,
+    ServiceLevel,
+    state_from_code,
+)
+from .client import RapiClient
+from .commands import ReplyValues
+
+# $GE flags (ECF_*) and $GS/$AT vflags (ECVF_*), J1772EvseController.h.
+FLAG_L2 = 0x0001
+FLAG_AUTO_SERVICE_LEVEL_DISABLED = 0x0020
+VFLAG_CHARGING_ON = 0x0040
+VFLAG_EV_CONNECTED = 0x0100
+VFLAG_TIMER_ON = 0x1000
+TEMPERATURE_ABSENT = -2560
+
+_SERVICE_LEVEL_PARAM = {
+    ServiceLevel.LEVEL_1: "1",
+    ServiceLevel.LEVEL_2: "2",
+    ServiceLevel.AUTO: "A",
+}
+_PLUGGED_STATES = (ChargerState.CONNECTED, ChargerState.CHARGING)
+
+
+def _int(values: ReplyValues, key: str) -> int | None:
+    value = values.get(key)
+    return value if isinstance(value, int) else None
+
+
+def _clock(hour: int | None, minute: int | None) -> time:
+    if hour is None or minute is None or not (0 <= hour < 24 and 0 <= minute < 60):
+        raise EvseProtocolError(f"$GD: invalid time {hour}:{minute}")
+    return time(hour, minute)
+
+
+def _temperature(values: ReplyValues, key: str) -> float | None:
+    tenths = _int(values, key)
+    if tenths is None or tenths <= TEMPERATURE_ABSENT:
+        return None
+    return tenths / 10
+
+
+class ControlFields(TypedDict):
+    """Snapshot fields that come from the RAPI settings."""
+
+    max_current: int | None
+    min_current_limit: int | None
+    max_current_limit: int | None
+    service_level: ServiceLevel | None
+    energy_limit: float | None
+    time_limit: int | None
+    timer: ChargeTimer | None
+    timer_enabled: bool | None
+    capabilities: frozenset[Capability]
+
+
+class RapiControlledCharger(Charger):
+    """Control through RAPI set commands, settings read in rotation."""
+
+    rotation: tuple[str, ...] = ("GE", "GD", "G3", "GH", "GC")
+
+    def __init__(self, rapi: RapiClient, info: DeviceInfo) -> None:
+        """Use ``rapi`` for every command."""
+        super().__init__(info)
+        self.rapi = rapi
+        self.settings: dict[str, ReplyValues] = {}
+        self._supported: list[str] = []
+        self._next = 0
+
+    async def setup(self) -> None:
+        """Read every setting once; commands answered ``$NK`` are not offered."""
+        for code in self.rotation:
+            try:
+                self.settings[code] = await self.rapi.query(code)
+            except EvseCommandRejectedError:
+                continue
+            self._supported.append(code)
+
+    async def read_next_setting(self) -> None:
+        """Refresh one setting (round robin)."""
+        if not self._supported:
+            return
+        code = self._supported[self._next % len(self._supported)]
+        self._next += 1
+        self.settings[code] = await self.rapi.query(code)
+
+    def forget_session_limits(self) -> None:
+        """Drop ``$SH``/``$S3`` limits: the firmware clears them on unplug."""
+        for code, key in (("GH", "kwh"), ("G3", "count")):
+            if code in self.settings:
+                self.settings[code] = {key: 0}
+
+    def control_fields(self) -> ControlFields:
+        """Snapshot fields that come from the settings."""
+        settings = self.settings
+        capacity = settings.get("GE", {})
+        flags = _int(capacity, "flags")
+        service_level: ServiceLevel | None = None
+        if flags is not None:
+            if not flags & FLAG_AUTO_SERVICE_LEVEL_DISABLED:
+                service_level = ServiceLevel.AUTO
+            elif flags & FLAG_L2:
+                service_level = ServiceLevel.LEVEL_2
+            else:
+                service_level = ServiceLevel.LEVEL_1
+        timer: ChargeTimer | None = None
+        timer_enabled: bool | None = None
+        if (window := settings.get("GD")) is not None:
+            start = _clock(_int(window, "start_hour"), _int(window, "start_minute"))
+            stop = _clock(_int(window, "stop_hour"), _int(window, "stop_minute"))
+            timer_enabled = start != stop
+            timer = ChargeTimer(start=start, stop=stop) if timer_enabled else None
+        capacity_range = settings.get("GC", {})
+        steps = _int(settings.get("G3", {}), "count")
+        capabilities = {
+            Capability.PAUSE,
+            Capability.MAX_CURRENT,
+            Capability.PERSIST_MAX_CURRENT,
+            Capability.RESTART,
+            Capability.COMBINED_LIMITS,
+            Capability.LIMITS_NEED_VEHICLE,
+        }
+        optional = {
+            "GE": Capability.SERVICE_LEVEL,
+            "GD": Capability.TIMER,
+            "G3": Capability.TIME_LIMIT,
+            "GH": Capability.ENERGY_LIMIT,
+        }
+        capabilities.update(cap for code, cap in optional.items() if code in settings)
+        energy_limit = _int(settings.get("GH", {}), "kwh")
+        return {
+            "max_current": _int(capacity, "amps"),
+            "min_current_limit": _int(capacity_range, "min_amps"),
+            "max_current_limit": _int(capacity_range, "max_amps"),
+            "service_level": service_level,
+            "energy_limit": None if energy_limit is None else float(energy_limit),
+            "time_limit": None if steps is None else steps * RAPI_TIME_STEP_MINUTES,
+            "timer": timer,
+            "timer_enabled": timer_enabled,
+            "capabilities": frozenset(capabilities),
+        }
+
+    async def set_paused(self, paused: bool) -> None:
+        """``$FS`` sleeps (the session stays), ``$FE`` enables again."""
+        await self.rapi.execute("FS" if paused else "FE")
+
+    async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
+        """``$SC amps V`` (volatile) unless ``persist`` asks for the EEPROM."""
+        amps_set = await self.rapi.set_current(amps, persist=persist)
+        if "GE" in self.settings:
+            self.settings["GE"] = {
+                **self.settings["GE"],
+                "amps": amps if amps_set is None else amps_set,
+            }
+
+    async def set_service_level(self, level: ServiceLevel) -> None:
+        """``$SL 1|2|A``, then read the flags back."""
+        await self.rapi.execute("SL", _SERVICE_LEVEL_PARAM[level])
+        self.settings["GE"] = await self.rapi.query("GE")
+
+    async def set_session_limit(
+        self, *, energy_kwh: float | None, minutes: int | None
+    ) -> SessionLimit:
+        """``$SH`` whole kWh and ``$S3`` 15-minute steps, both rounded up."""
+        rounded = False
+        applied_kwh: float | None = None
+        applied_minutes: int | None = None
+        if energy_kwh is not None:
+            whole_kwh = -int(-energy_kwh // 1)
+            rounded = whole_kwh != energy_kwh
+            await self.rapi.execute("SH", whole_kwh)
+            self.settings["GH"] = {"kwh": whole_kwh}
+            applied_kwh = float(whole_kwh)
+        if minutes is not None:
+            steps = rapi_time_steps(minutes)
+            if steps > RAPI_TIME_STEPS_MAX:
+                raise ValueError("time limit beyond 255 steps of 15 minutes")
+            await self.rapi.execute("S3", steps)
+            self.settings["G3"] = {"count": steps}
+            applied_minutes = steps * RAPI_TIME_STEP_MINUTES
+            rounded = rounded or applied_minutes != minutes
+        return SessionLimit(
+            energy_kwh=applied_kwh, minutes=applied_minutes, rounded=rounded
+        )
+
+    async def clear_session_limit(self) -> None:
+        """Clear both limits (only needed while a car is connected)."""
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.vehicle_connected is False:
+            self.forget_session_limits()
+            return
+        if "GH" in self.settings:
+            await self.rapi.execute("SH", 0)
+        if "G3" in self.settings:
+            await self.rapi.execute("S3", 0)
+        self.forget_session_limits()
+
+    async def set_timer(self, start: time, stop: time) -> None:
+        """``$ST start_hour start_min stop_hour stop_min``."""
+        params = (start.hour, start.minute, stop.hour, stop.minute)
+        await self.rapi.execute("ST", *params)
+        self.settings["GD"] = dict(
+            zip(
+                ("start_hour", "start_minute", "stop_hour", "stop_minute"),
+                params,
+                strict=True,
+            )
+        )
+
+    async def clear_timer(self) -> None:
+        """``$ST 0 0 0 0`` cancels the timer."""
+        await self.set_timer(time(0, 0), time(0, 0))
+
+    async def restart(self) -> None:
+        """``$FR`` restarts the controller."""
+        await self.rapi.execute("FR")
+
+
+class RapiCharger(RapiControlledCharger):
+    """A charger reached only through RAPI over ``/r`` (GoPlug Pro 32).
+
+    A steady poll is four frames: ``$GS``, ``$GG``, ``$GU`` and one setting.
+    """
+
+    rotation = ("GE", "GC", "GP", "GF", "GD", "G3", "GH")
+
+    @property
+    def requests(self) -> int:
+        """RAPI frames sent so far (one HTTP request each)."""
+        return self.rapi.frames_sent
+
+    async def poll(self) -> ChargerSnapshot:
+        """Read state, meter and energy, plus one setting."""
+        status = await self.rapi.query("GS")
+        meter = await self.rapi.query("GG")
+        usage = await self.rapi.query("GU")
+        await self.read_next_setting()
+        state = state_from_code(_int(status, "state") or 0)
+        vflags = _int(status, "vflags")
+        if vflags is not None:
+            vehicle = bool(vflags & VFLAG_EV_CONNECTED)
+        else:
+            vehicle = state in _PLUGGED_STATES
+        if not vehicle:
+            self.forget_session_limits()
+        milliamps = _int(meter, "milliamps")
+        millivolts = _int(meter, "millivolts")
+        current = None if milliamps is None or milliamps < 0 else milliamps / 1000
+        voltage = None if millivolts is None or millivolts < 0 else millivolts / 1000
+        session_ws = _int(usage, "session_ws")
+        temps = self.settings.get("GP", {})
+        counters = self.settings.get("GF")
+        fields = self.control_fields()
+        pilot = _int(self.settings.get("GC", {}), "pilot_amps")
+        self.snapshot = ChargerSnapshot(
+            state=state,
+            vehicle_connected=vehicle,
+            charging=state is ChargerState.CHARGING,
+            paused=state in (ChargerState.SLEEPING, ChargerState.DISABLED),
+            charging_current=current,
+            voltage=voltage,
+            power=(
+                None
+                if current is None or voltage is None
+                else round(current * voltage, 1)
+            ),
+            session_energy=None if session_ws is None else session_ws / 3600,
+            lifetime_energy=_int(usage, "total_wh"),
+            session_time=_int(status, "elapsed"),
+            temperatures=(
+                _temperature(temps, "temp1"),
+                _temperature(temps, "temp2"),
+                _temperature(temps, "temp3"),
+            ),
+            pilot_current=pilot
+            if pilot is not None
+            else _int(self.settings.get("GE", {}), "amps"),
+            fault_counters=(
+                None
+                if counters is None
+                else FaultCounters(
+                    gfci=_int(counters, "gfci") or 0,
+                    no_ground=_int(counters, "no_ground") or 0,
+                    stuck_relay=_int(counters, "stuck_relay") or 0,
+                )
+            ),
+            **fields,
+        )
+        return self.snapshot

@@ -1,0 +1,75 @@
+"""Selects: J1772 service level."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EvseConfigEntry
+from .entity import EvseEntity
+from .helpers import evse_command
+from .protocols.charger import Charger
+from .protocols.models import Capability, ChargerSnapshot, ServiceLevel
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseSelectDescription(SelectEntityDescription):
+    """How to read and set one select."""
+
+    value_fn: Callable[[ChargerSnapshot], str | None]
+    select_fn: Callable[[Charger, str], Awaitable[None]]
+    capability: Capability
+
+
+DESCRIPTIONS: tuple[EvseSelectDescription, ...] = (
+    EvseSelectDescription(
+        key="service_level",
+        translation_key="service_level",
+        entity_category=EntityCategory.CONFIG,
+        options=[level.value for level in ServiceLevel],
+        capability=Capability.SERVICE_LEVEL,
+        value_fn=lambda snapshot: (
+            snapshot.service_level.value if snapshot.service_level else None
+        ),
+        select_fn=lambda charger, option: charger.set_service_level(
+            ServiceLevel(option)
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the selects this charger supports."""
+    capabilities = entry.runtime_data.coordinator.data.capabilities
+    async_add_entities(
+        EvseSelect(entry, description)
+        for description in DESCRIPTIONS
+        if description.capability in capabilities
+    )
+
+
+class EvseSelect(EvseEntity, SelectEntity):
+    """A charger select."""
+
+    entity_description: EvseSelectDescription
+
+    @property
+    def current_option(self) -> str | None:
+        """The option the charger reports."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @evse_command
+    async def async_select_option(self, option: str) -> None:
+        """Send the new option to the charger."""
+        await self.entity_description.select_fn(self.coordinator.charger, option)

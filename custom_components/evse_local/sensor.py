@@ -1,0 +1,308 @@
+"""Sensors: state, current, voltage, power, energy, temperatures, diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntityDescription,
+    SensorExtraStoredData,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import EvseConfigEntry
+from .entity import EvseEntity
+from .protocols.models import Capability, ChargerSnapshot, ChargerState
+
+PARALLEL_UPDATES = 0
+
+# A drop smaller than this (Wh) is rounding noise, not a counter reset.
+ENERGY_NOISE_WH = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseSensorDescription(SensorEntityDescription):
+    """How to read one sensor from the snapshot."""
+
+    value_fn: Callable[[ChargerSnapshot], StateType]
+    has_fn: Callable[[ChargerSnapshot], bool] = lambda snapshot: True
+    monotonic: bool = False
+
+
+def _temperature(index: int) -> EvseSensorDescription:
+    return EvseSensorDescription(
+        key=f"temperature_{index + 1}",
+        translation_key=f"temperature_{index + 1}",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        value_fn=lambda snapshot: snapshot.temperatures[index],
+        has_fn=lambda snapshot: snapshot.temperatures[index] is not None,
+    )
+
+
+def _fault_counter(key: str, field: str) -> EvseSensorDescription:
+    return EvseSensorDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda snapshot: (
+            getattr(snapshot.fault_counters, field) if snapshot.fault_counters else None
+        ),
+        has_fn=lambda snapshot: snapshot.fault_counters is not None,
+    )
+
+
+DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
+    EvseSensorDescription(
+        key="state",
+        translation_key="state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in ChargerState],
+        value_fn=lambda snapshot: snapshot.state.value,
+    ),
+    EvseSensorDescription(
+        key="charging_current",
+        translation_key="charging_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        value_fn=lambda snapshot: snapshot.charging_current,
+        has_fn=lambda snapshot: snapshot.charging_current is not None,
+    ),
+    EvseSensorDescription(
+        key="pilot_current",
+        translation_key="pilot_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=lambda snapshot: snapshot.pilot_current,
+        has_fn=lambda snapshot: snapshot.pilot_current is not None,
+    ),
+    EvseSensorDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        value_fn=lambda snapshot: snapshot.voltage,
+        has_fn=lambda snapshot: snapshot.voltage is not None,
+    ),
+    EvseSensorDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.power,
+        has_fn=lambda snapshot: snapshot.power is not None,
+    ),
+    EvseSensorDescription(
+        # Not total_increasing: it restarts at zero with every session.
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.session_energy,
+        has_fn=lambda snapshot: snapshot.session_energy is not None,
+    ),
+    EvseSensorDescription(
+        key="lifetime_energy",
+        translation_key="lifetime_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda snapshot: snapshot.lifetime_energy,
+        has_fn=lambda snapshot: snapshot.lifetime_energy is not None,
+        monotonic=True,
+    ),
+    EvseSensorDescription(
+        key="session_time",
+        translation_key="session_time",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=lambda snapshot: snapshot.session_time,
+        has_fn=lambda snapshot: snapshot.session_time is not None,
+    ),
+    EvseSensorDescription(
+        key="energy_limit",
+        translation_key="energy_limit",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.energy_limit,
+        has_fn=lambda snapshot: Capability.ENERGY_LIMIT in snapshot.capabilities,
+    ),
+    EvseSensorDescription(
+        key="time_limit",
+        translation_key="time_limit",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.time_limit,
+        has_fn=lambda snapshot: Capability.TIME_LIMIT in snapshot.capabilities,
+    ),
+    *(_temperature(index) for index in range(3)),
+    _fault_counter("gfci_trips", "gfci"),
+    _fault_counter("no_ground_trips", "no_ground"),
+    _fault_counter("stuck_relay_trips", "stuck_relay"),
+    EvseSensorDescription(
+        key="wifi_signal",
+        translation_key="wifi_signal",
+        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda snapshot: snapshot.wifi_signal,
+        has_fn=lambda snapshot: snapshot.wifi_signal is not None,
+    ),
+)
+
+
+@dataclass(slots=True)
+class EnergyCounter:
+    """Keeps lifetime energy monotonic across device counter resets.
+
+    ``offset`` is what the device counted before its last reset;
+    ``last_raw`` the device value last seen. Both survive restarts, so a
+    reset while Home Assistant was down is noticed too.
+    """
+
+    offset: float = 0.0
+    last_raw: float | None = None
+
+    def update(self, raw: float) -> float:
+        """Fold a device reading into the monotonic total."""
+        last = self.last_raw
+        if last is not None and raw < last:
+            if last - raw < ENERGY_NOISE_WH:
+                return last + self.offset
+            self.offset += last
+        self.last_raw = raw
+        return raw + self.offset
+
+
+@dataclass(slots=True)
+class EvseSensorExtraStoredData(SensorExtraStoredData):
+    """Sensor state plus the energy counter's offset."""
+
+    counter: EnergyCounter
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise for the restore state store."""
+        data = SensorExtraStoredData.as_dict(self)
+        data["energy_offset"] = self.counter.offset
+        data["energy_last_raw"] = self.counter.last_raw
+        return data
+
+    @classmethod
+    def from_dict(cls, restored: dict[str, Any]) -> Self | None:
+        """Read back what :meth:`as_dict` wrote (None if it is not ours)."""
+        base = SensorExtraStoredData.from_dict(restored)
+        offset = restored.get("energy_offset")
+        last_raw = restored.get("energy_last_raw")
+        if base is None or not isinstance(offset, int | float):
+            return None
+        if last_raw is not None and not isinstance(last_raw, int | float):
+            return None
+        return cls(
+            base.native_value,
+            base.native_unit_of_measurement,
+            EnergyCounter(float(offset), None if last_raw is None else float(last_raw)),
+        )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors this charger can back."""
+    snapshot = entry.runtime_data.coordinator.data
+    async_add_entities(
+        EvseSensor(entry, description)
+        for description in DESCRIPTIONS
+        if description.has_fn(snapshot)
+    )
+
+
+class EvseSensor(EvseEntity, RestoreSensor):
+    """A charger sensor."""
+
+    entity_description: EvseSensorDescription
+
+    def __init__(
+        self, entry: EvseConfigEntry, description: EvseSensorDescription
+    ) -> None:
+        """Set up; the energy counter is restored when added."""
+        super().__init__(entry, description)
+        self._counter = EnergyCounter()
+        self._value: StateType = None
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the energy counter, then read the current snapshot."""
+        await super().async_added_to_hass()
+        if self.entity_description.monotonic and (
+            extra := await self.async_get_last_extra_data()
+        ):
+            restored = EvseSensorExtraStoredData.from_dict(extra.as_dict())
+            if restored is not None:
+                self._counter = restored.counter
+        self._read()
+
+    @callback
+    def _read(self) -> None:
+        value = self.entity_description.value_fn(self.coordinator.data)
+        if self.entity_description.monotonic and isinstance(value, int | float):
+            value = round(self._counter.update(float(value)), 3)
+        self._value = value
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._read()
+        super()._handle_coordinator_update()
+
+    @property
+    def native_value(self) -> StateType:
+        """The value last read from the charger."""
+        return self._value
+
+    @property
+    def extra_restore_state_data(self) -> EvseSensorExtraStoredData:
+        """Store the value together with the energy counter."""
+        return EvseSensorExtraStoredData(
+            self.native_value,
+            self.native_unit_of_measurement,
+            self._counter,
+        )

@@ -1,0 +1,218 @@
+"""Actions for every charger: session limits, timer, charging current.
+
+Registered once in ``async_setup``; each call names its charger by config
+entry and is checked against what that charger can do before anything is
+sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import probatio
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_get_config_entry
+
+from .const import DOMAIN
+from .coordinator import EvseConfigEntry
+from .helpers import translate_error
+from .protocols.charger import RAPI_TIME_STEP_MINUTES, RAPI_TIME_STEPS_MAX
+from .protocols.errors import EvseError
+from .protocols.models import Capability
+
+ATTR_ENERGY = "energy"
+ATTR_DURATION = "duration"
+ATTR_START = "start"
+ATTR_STOP = "stop"
+ATTR_CURRENT = "current"
+ATTR_PERSIST = "persist"
+
+SERVICE_SET_SESSION_LIMIT = "set_session_limit"
+SERVICE_CLEAR_SESSION_LIMIT = "clear_session_limit"
+SERVICE_SET_TIMER = "set_timer"
+SERVICE_CLEAR_TIMER = "clear_timer"
+SERVICE_SET_MAX_CURRENT = "set_max_current"
+
+CHARGER_SCHEMA = probatio.Schema({probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+SESSION_LIMIT_SCHEMA = CHARGER_SCHEMA.extend(
+    {
+        probatio.Optional(ATTR_ENERGY): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=0.1, max=1000)
+        ),
+        probatio.Optional(ATTR_DURATION): probatio.All(
+            cv.time_period, cv.positive_timedelta
+        ),
+    }
+)
+TIMER_SCHEMA = CHARGER_SCHEMA.extend(
+    {probatio.Required(ATTR_START): cv.time, probatio.Required(ATTR_STOP): cv.time}
+)
+MAX_CURRENT_SCHEMA = CHARGER_SCHEMA.extend(
+    {
+        probatio.Required(ATTR_CURRENT): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=100)
+        ),
+        probatio.Optional(ATTR_PERSIST, default=False): cv.boolean,
+    }
+)
+
+
+def _entry(call: ServiceCall) -> EvseConfigEntry:
+    entry: EvseConfigEntry = async_get_config_entry(
+        call.hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID]
+    )
+    return entry
+
+
+def _require(entry: EvseConfigEntry, capability: Capability) -> None:
+    if capability not in entry.runtime_data.coordinator.data.capabilities:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_supported",
+            translation_placeholders={"charger": entry.title, "error": capability},
+        )
+
+
+async def _run[T](entry: EvseConfigEntry, command: Callable[[], Awaitable[T]]) -> T:
+    """Send a command; translate its errors; refresh to show the result."""
+    try:
+        result = await command()
+    except EvseError as err:
+        raise translate_error(err, entry.title) from err
+    await entry.runtime_data.coordinator.async_refresh()
+    return result
+
+
+async def _set_session_limit(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call)
+    energy: float | None = call.data.get(ATTR_ENERGY)
+    duration: timedelta | None = call.data.get(ATTR_DURATION)
+    if energy is None and duration is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="limit_missing"
+        )
+    snapshot = entry.runtime_data.coordinator.data
+    if energy is not None:
+        _require(entry, Capability.ENERGY_LIMIT)
+    minutes: int | None = None
+    if duration is not None:
+        _require(entry, Capability.TIME_LIMIT)
+        minutes = max(1, -int(-duration.total_seconds() // 60))
+    if (
+        energy is not None
+        and minutes is not None
+        and Capability.COMBINED_LIMITS not in snapshot.capabilities
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="one_limit_at_a_time",
+            translation_placeholders={"charger": entry.title},
+        )
+    if Capability.LIMITS_NEED_VEHICLE in snapshot.capabilities:
+        if (
+            minutes is not None
+            and minutes > RAPI_TIME_STEPS_MAX * RAPI_TIME_STEP_MINUTES
+        ):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="duration_too_long",
+                translation_placeholders={
+                    "maximum": str(RAPI_TIME_STEPS_MAX * RAPI_TIME_STEP_MINUTES)
+                },
+            )
+        if not snapshot.vehicle_connected:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="vehicle_required",
+                translation_placeholders={"charger": entry.title},
+            )
+    charger = entry.runtime_data.charger
+    applied = await _run(
+        entry,
+        lambda: charger.set_session_limit(energy_kwh=energy, minutes=minutes),
+    )
+    return {
+        "energy": applied.energy_kwh,
+        "duration_minutes": applied.minutes,
+        "rounded": applied.rounded,
+    }
+
+
+async def _clear_session_limit(call: ServiceCall) -> None:
+    entry = _entry(call)
+    capabilities = entry.runtime_data.coordinator.data.capabilities
+    if not capabilities & {Capability.ENERGY_LIMIT, Capability.TIME_LIMIT}:
+        _require(entry, Capability.ENERGY_LIMIT)
+    await _run(entry, entry.runtime_data.charger.clear_session_limit)
+
+
+async def _set_timer(call: ServiceCall) -> None:
+    entry = _entry(call)
+    _require(entry, Capability.TIMER)
+    start, stop = call.data[ATTR_START], call.data[ATTR_STOP]
+    if start == stop:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="timer_window_empty"
+        )
+    await _run(entry, lambda: entry.runtime_data.charger.set_timer(start, stop))
+
+
+async def _clear_timer(call: ServiceCall) -> None:
+    entry = _entry(call)
+    _require(entry, Capability.TIMER)
+    await _run(entry, entry.runtime_data.charger.clear_timer)
+
+
+async def _set_max_current(call: ServiceCall) -> None:
+    entry = _entry(call)
+    _require(entry, Capability.MAX_CURRENT)
+    snapshot = entry.runtime_data.coordinator.data
+    amps: int = call.data[ATTR_CURRENT]
+    persist: bool = call.data[ATTR_PERSIST]
+    low = snapshot.min_current_limit or 6
+    high = snapshot.max_current_limit or 80
+    if not low <= amps <= high:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_out_of_range",
+            translation_placeholders={
+                "current": str(amps),
+                "minimum": str(low),
+                "maximum": str(high),
+            },
+        )
+    if persist:
+        _require(entry, Capability.PERSIST_MAX_CURRENT)
+    await _run(
+        entry,
+        lambda: entry.runtime_data.charger.set_max_current(amps, persist=persist),
+    )
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, in ``async_setup``)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_SESSION_LIMIT,
+        _set_session_limit,
+        schema=SESSION_LIMIT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    for name, handler, schema in (
+        (SERVICE_CLEAR_SESSION_LIMIT, _clear_session_limit, CHARGER_SCHEMA),
+        (SERVICE_SET_TIMER, _set_timer, TIMER_SCHEMA),
+        (SERVICE_CLEAR_TIMER, _clear_timer, CHARGER_SCHEMA),
+        (SERVICE_SET_MAX_CURRENT, _set_max_current, MAX_CURRENT_SCHEMA),
+    ):
+        hass.services.async_register(DOMAIN, name, handler, schema=schema)

@@ -1,0 +1,98 @@
+"""Switches: charging enabled (pause/resume) and the daily timer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .coordinator import EvseConfigEntry, EvseCoordinator
+from .entity import EvseEntity
+from .helpers import evse_command
+from .protocols.models import Capability, ChargerSnapshot
+
+PARALLEL_UPDATES = 1
+
+
+async def _enable_timer(coordinator: EvseCoordinator) -> None:
+    window = coordinator.timer_window
+    if window is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="timer_window_missing"
+        )
+    await coordinator.charger.set_timer(window.start, window.stop)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseSwitchDescription(SwitchEntityDescription):
+    """How to read and flip one switch."""
+
+    value_fn: Callable[[ChargerSnapshot], bool | None]
+    set_fn: Callable[[EvseCoordinator, bool], Awaitable[None]]
+    capability: Capability
+
+
+DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
+    EvseSwitchDescription(
+        # Off pauses (sleep): the car stays plugged in and the session goes on.
+        key="charging_enabled",
+        translation_key="charging_enabled",
+        capability=Capability.PAUSE,
+        value_fn=lambda snapshot: (
+            None if snapshot.paused is None else not snapshot.paused
+        ),
+        set_fn=lambda coordinator, on: coordinator.charger.set_paused(not on),
+    ),
+    EvseSwitchDescription(
+        key="timer",
+        translation_key="timer",
+        entity_category=EntityCategory.CONFIG,
+        capability=Capability.TIMER,
+        value_fn=lambda snapshot: snapshot.timer_enabled,
+        set_fn=lambda coordinator, on: (
+            _enable_timer(coordinator) if on else coordinator.charger.clear_timer()
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the switches this charger supports."""
+    capabilities = entry.runtime_data.coordinator.data.capabilities
+    async_add_entities(
+        EvseSwitch(entry, description)
+        for description in DESCRIPTIONS
+        if description.capability in capabilities
+    )
+
+
+class EvseSwitch(EvseEntity, SwitchEntity):
+    """A charger switch; shows the state the charger confirms."""
+
+    entity_description: EvseSwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The state in the latest snapshot."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @evse_command
+    async def async_turn_on(self, /, **kwargs: Any) -> None:
+        """Turn on."""
+        await self.entity_description.set_fn(self.coordinator, True)
+
+    @evse_command
+    async def async_turn_off(self, /, **kwargs: Any) -> None:
+        """Turn off."""
+        await self.entity_description.set_fn(self.coordinator, False)

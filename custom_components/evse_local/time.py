@@ -1,0 +1,84 @@
+"""Time entities: start and stop of the daily charging timer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import time
+
+from homeassistant.components.time import TimeEntity, TimeEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EvseConfigEntry
+from .entity import EvseEntity
+from .helpers import evse_command
+from .protocols.models import Capability, ChargeTimer
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvseTimeDescription(TimeEntityDescription):
+    """Which end of the timer window an entity edits."""
+
+    value_fn: Callable[[ChargeTimer], time]
+    replace_fn: Callable[[ChargeTimer, time], ChargeTimer]
+
+
+DESCRIPTIONS: tuple[EvseTimeDescription, ...] = (
+    EvseTimeDescription(
+        key="timer_start",
+        translation_key="timer_start",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda window: window.start,
+        replace_fn=lambda window, value: replace(window, start=value),
+    ),
+    EvseTimeDescription(
+        key="timer_stop",
+        translation_key="timer_stop",
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda window: window.stop,
+        replace_fn=lambda window, value: replace(window, stop=value),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the timer window entities when the charger has a timer."""
+    if Capability.TIMER not in entry.runtime_data.coordinator.data.capabilities:
+        return
+    async_add_entities(EvseTime(entry, description) for description in DESCRIPTIONS)
+
+
+class EvseTime(EvseEntity, TimeEntity):
+    """One end of the daily window.
+
+    While the timer is off the charger forgets its window, so the last one
+    seen is shown and edited; the timer switch turns it on again.
+    """
+
+    entity_description: EvseTimeDescription
+
+    @property
+    def native_value(self) -> time | None:
+        """The window's start or stop."""
+        window = self.coordinator.timer_window
+        return None if window is None else self.entity_description.value_fn(window)
+
+    @evse_command
+    async def async_set_value(self, value: time) -> None:
+        """Change one end; write it to the charger if the timer is on."""
+        coordinator = self.coordinator
+        window = coordinator.timer_window or ChargeTimer(start=value, stop=value)
+        window = self.entity_description.replace_fn(window, value)
+        coordinator.timer_window = window
+        if coordinator.data.timer_enabled and window.start != window.stop:
+            await coordinator.charger.set_timer(window.start, window.stop)
+        else:
+            self.async_write_ha_state()

@@ -16,11 +16,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
 from .protocols.detect import connect_charger
-from .protocols.errors import (
-    EvseAuthenticationError,
-    EvseError,
-    EvseIdentificationError,
-)
+from .protocols.errors import EvseAuthenticationError, EvseError
 from .protocols.models import Capability
 from .services import async_setup_services
 
@@ -56,17 +52,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed"
         ) from err
-    except EvseIdentificationError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="no_serial"
-        ) from err
     except EvseError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
             translation_placeholders={"host": entry.data[CONF_HOST], "error": str(err)},
         ) from err
-    if charger.info.serial != entry.unique_id:
+    if entry.unique_id is not None and charger.info.serial != entry.unique_id:
         # Another charger now answers at this address: never mix their data.
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -80,7 +72,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
 
     if Capability.PUSH in coordinator.data.capabilities:
         entry.async_create_background_task(
-            hass, coordinator.async_run_push(), f"{DOMAIN} push {charger.info.serial}"
+            hass, coordinator.async_run_push(), f"{DOMAIN} push {entry.title}"
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -18,6 +18,7 @@ from homeassistant.const import (
     CONF_USERNAME,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -44,7 +45,6 @@ from .protocols.errors import (
     EvseAuthenticationError,
     EvseConnectionError,
     EvseError,
-    EvseIdentificationError,
 )
 from .protocols.models import DeviceInfo
 
@@ -77,8 +77,10 @@ def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _title(info: DeviceInfo) -> str:
-    return f"{info.model} {info.serial[-4:]}"
+def _title(info: DeviceInfo, host: str) -> str:
+    if info.serial:
+        return f"{info.model} {info.serial[-4:]}"
+    return f"{info.model} ({host})"
 
 
 class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -107,8 +109,6 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "invalid_auth"}
         except EvseConnectionError:
             return None, {"base": "cannot_connect"}
-        except EvseIdentificationError:
-            return None, {"base": "no_serial"}
         except EvseError:
             return None, {"base": "not_a_charger"}
         except Exception:  # noqa: BLE001 - never let a probe crash the flow
@@ -127,10 +127,9 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             credentials = _credentials(user_input)
             info, errors = await self._probe(host, credentials)
             if info is not None:
-                await self.async_set_unique_id(info.serial, raise_on_progress=False)
-                self._abort_if_unique_id_configured(updates={CONF_HOST: host})
+                await self._async_identified(info, host, raise_on_progress=False)
                 return self.async_create_entry(
-                    title=_title(info), data={CONF_HOST: host, **credentials}
+                    title=_title(info, host), data={CONF_HOST: host, **credentials}
                 )
         return self.async_show_form(
             step_id="user",
@@ -154,16 +153,23 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         elif info is None:
             return self.async_abort(reason=errors["base"])
         else:
-            await self._async_identified(info)
+            await self._async_identified(info, host)
         self.context["title_placeholders"] = {
             "name": discovery_info.name.split(".", 1)[0]
         }
         return await self.async_step_zeroconf_confirm()
 
-    async def _async_identified(self, info: DeviceInfo) -> None:
+    async def _async_identified(
+        self, info: DeviceInfo, host: str, *, raise_on_progress: bool = True
+    ) -> None:
+        """Abort if this charger is set up already (then update its address)."""
         self._info = info
-        await self.async_set_unique_id(info.serial)
-        self._abort_if_unique_id_configured(updates={CONF_HOST: self._host})
+        if info.serial is None:
+            # Old firmware without any identity: one entry per address.
+            self._async_abort_entries_match({CONF_HOST: host})
+            return
+        await self.async_set_unique_id(info.serial, raise_on_progress=raise_on_progress)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
 
     async def async_step_zeroconf_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -177,10 +183,10 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             if self._needs_credentials:
                 info, errors = await self._probe(host, credentials)
                 if info is not None:
-                    await self._async_identified(info)
+                    await self._async_identified(info, host)
             if info is not None:
                 return self.async_create_entry(
-                    title=_title(info), data={CONF_HOST: host, **credentials}
+                    title=_title(info, host), data={CONF_HOST: host, **credentials}
                 )
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -207,8 +213,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             credentials = _credentials(user_input)
             info, errors = await self._probe(entry.data[CONF_HOST], credentials)
             if info is not None:
-                await self.async_set_unique_id(info.serial)
-                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                self._abort_if_other_device(entry, info)
                 return self.async_update_reload_and_abort(
                     entry, data={CONF_HOST: entry.data[CONF_HOST], **credentials}
                 )
@@ -230,8 +235,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             credentials = _credentials(user_input)
             info, errors = await self._probe(host, credentials)
             if info is not None:
-                await self.async_set_unique_id(info.serial)
-                self._abort_if_unique_id_mismatch(reason="wrong_device")
+                self._abort_if_other_device(entry, info)
                 return self.async_update_reload_and_abort(
                     entry, data={CONF_HOST: host, **credentials}
                 )
@@ -242,6 +246,11 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    def _abort_if_other_device(self, entry: EvseConfigEntry, info: DeviceInfo) -> None:
+        """Reauth and reconfigure must stay with the same charger."""
+        if entry.unique_id is not None and entry.unique_id != info.serial:
+            raise AbortFlow("wrong_device")
 
     @staticmethod
     @callback

@@ -56,7 +56,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {charger.info.serial}",
+            name=f"{DOMAIN} {entry.title}",
             update_interval=self.poll_interval,
             always_update=False,
         )

@@ -22,9 +22,11 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
         super().__init__(entry.runtime_data.coordinator)
         self.entity_description = description
         info = entry.runtime_data.charger.info
-        self._attr_unique_id = f"{info.serial}_{description.key}"
+        # Firmware that reports no identity at all: the entry id is all we have.
+        identifier = info.serial or entry.entry_id
+        self._attr_unique_id = f"{identifier}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, info.serial)},
+            identifiers={(DOMAIN, identifier)},
             connections=(
                 {(dr.CONNECTION_NETWORK_MAC, dr.format_mac(info.mac))}
                 if info.mac

@@ -13,11 +13,7 @@ from typing import Any
 import aiohttp
 
 from .charger import Charger
-from .errors import (
-    EvseCommandRejectedError,
-    EvseIdentificationError,
-    EvseUnsupportedError,
-)
+from .errors import EvseCommandRejectedError, EvseUnsupportedError
 from .models import ApiGeneration, DeviceInfo
 from .openevse_http.json_api import OpenEvseJsonCharger, device_info_from_config
 from .openevse_http.legacy import OpenEvseRapiCharger
@@ -61,24 +57,23 @@ async def connect_charger(
     )
     info = device_info_from_config(config, status, generation)
     rapi = RapiClient(transport)
-    if info is None:
-        # Old modules report neither a serial nor a MAC: ask the controller.
+    if not has_claims or info is None:
         await rapi.negotiate()
-        if (mcu_id := await _mcu_id(rapi)) is None:
-            raise EvseIdentificationError("no serial number, MAC or MCU id")
-        info = _openevse_info(mcu_id, config, generation)
+    if info is None:
+        # Old modules report neither a serial nor a MAC: ask the controller,
+        # whose $GI only some builds have.
+        info = _openevse_info(await _mcu_id(rapi), config, generation)
     charger: OpenEvseJsonCharger | OpenEvseRapiCharger
     if has_claims:
         charger = OpenEvseJsonCharger(transport, info, config=config, status=status)
     else:
-        await rapi.negotiate()
         charger = OpenEvseRapiCharger(transport, rapi, info, status=status)
     await charger.setup()
     return charger
 
 
 def _openevse_info(
-    serial: str, config: dict[str, Any], generation: ApiGeneration
+    serial: str | None, config: dict[str, Any], generation: ApiGeneration
 ) -> DeviceInfo:
     return DeviceInfo(
         serial=serial,
@@ -94,10 +89,8 @@ def _openevse_info(
 async def _connect_rapi_only(transport: HttpTransport) -> Charger:
     rapi = RapiClient(transport)
     version = await rapi.negotiate()
-    if (mcu_id := await _mcu_id(rapi)) is None:
-        raise EvseIdentificationError("RAPI charger without an MCU id ($GI)")
     info = DeviceInfo(
-        serial=mcu_id,
+        serial=await _mcu_id(rapi),
         manufacturer="GoPlug",
         model="GoPlug Pro 32",
         generation=ApiGeneration.RAPI,

@@ -47,7 +47,3 @@ class EvseVehicleRequiredError(EvseCommandRejectedError):
 
 class EvseUnsupportedError(EvseError):
     """The charger cannot do this at all (feature absent in its firmware)."""
-
-
-class EvseIdentificationError(EvseError):
-    """The charger reports no serial number or MAC to recognise it by."""

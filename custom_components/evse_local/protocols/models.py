@@ -134,7 +134,8 @@ class FaultCounters:
 class DeviceInfo:
     """Who the charger is; read once at setup."""
 
-    serial: str
+    serial: str | None
+    """Serial, MAC or controller id; None when the firmware reports none."""
     manufacturer: str
     model: str
     generation: ApiGeneration

@@ -165,7 +165,7 @@ class OpenEvseJsonCharger(Charger):
         try:
             async with self.transport.session.ws_connect(
                 url,
-                auth=self.transport.auth,
+                headers=self.transport.headers,
                 heartbeat=WEBSOCKET_HEARTBEAT,
                 timeout=aiohttp.ClientWSTimeout(ws_close=5),
             ) as websocket:
@@ -235,7 +235,7 @@ class OpenEvseJsonCharger(Charger):
             energy_limit=(
                 (integer(limit, "value") or 0) / 1000
                 if limit.get("type") == "energy"
-                else 0
+                else 0.0
             ),
             time_limit=integer(limit, "value") if limit.get("type") == "time" else 0,
             fault_counters=fault_counters(status),

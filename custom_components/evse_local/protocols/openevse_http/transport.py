@@ -43,7 +43,11 @@ class HttpTransport:
         self._session = session
         self.host = host
         self.base_url = f"http://{host}"
-        self._auth = aiohttp.BasicAuth(username, password or "") if username else None
+        self.headers: dict[str, str] = (
+            {"Authorization": aiohttp.encode_basic_auth(username, password or "")}
+            if username
+            else {}
+        )
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.requests = 0
         self.bytes_received = 0
@@ -52,11 +56,6 @@ class HttpTransport:
     def session(self) -> aiohttp.ClientSession:
         """The injected session (the websocket needs it too)."""
         return self._session
-
-    @property
-    def auth(self) -> aiohttp.BasicAuth | None:
-        """Credentials for the websocket, which is opened elsewhere."""
-        return self._auth
 
     async def request(
         self,
@@ -78,7 +77,7 @@ class HttpTransport:
                 self.base_url + path,
                 json=body,
                 params=params,
-                auth=self._auth,
+                headers=self.headers,
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:

@@ -277,7 +277,8 @@ class RapiCharger(RapiControlledCharger):
         temps = self.settings.get("GP", {})
         counters = self.settings.get("GF")
         fields = self.control_fields()
-        pilot = _int(self.settings.get("GC", {}), "pilot_amps")
+        # $GE amps is the capacity the pilot offers; $GC repeats it (RAPI 5).
+        pilot = _int(self.settings.get("GE", {}), "amps")
         self.snapshot = ChargerSnapshot(
             state=state,
             vehicle_connected=vehicle,
@@ -300,7 +301,7 @@ class RapiCharger(RapiControlledCharger):
             ),
             pilot_current=pilot
             if pilot is not None
-            else _int(self.settings.get("GE", {}), "amps"),
+            else _int(self.settings.get("GC", {}), "pilot_amps"),
             fault_counters=(
                 None
                 if counters is None

@@ -80,7 +80,7 @@ def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
 def _title(info: DeviceInfo, host: str) -> str:
     if info.serial:
         return f"{info.model} {info.serial[-4:]}"
-    return f"{info.model} ({host})"
+    return f"{info.model} ({info.hostname or host})"
 
 
 class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):

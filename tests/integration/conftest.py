@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.evse_local.const import DOMAIN
 from simulators import Simulator, start_simulator
@@ -27,6 +31,17 @@ def auto_enable_custom_integrations(
     phcc still restricts connections to 127.0.0.1, so nothing leaves the
     machine.
     """
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create entities that are disabled by default as enabled."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 async def _simulator(kind: str, **kwargs: Any) -> AsyncIterator[Simulator]:
@@ -65,6 +80,15 @@ async def any_sim(
         yield sim
 
 
+@pytest.fixture(params=("legacy", "goplug"))
+async def rapi_sim(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncIterator[Simulator]:
+    """Each charger kind controlled by RAPI set commands."""
+    async for sim in _simulator(request.param):
+        yield sim
+
+
 async def add_charger(hass: HomeAssistant, sim: Simulator, **data: str) -> ConfigEntry:
     """Add a charger through the config flow, as a user would."""
     result = await hass.config_entries.flow.async_init(
@@ -85,3 +109,9 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (ids and times masked)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

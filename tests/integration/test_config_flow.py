@@ -95,7 +95,7 @@ async def test_user_flow_legacy_without_identity(
     """Old WiFi firmware reports no serial: the address identifies the entry."""
     entry = await add_charger(hass, legacy_sim)
     assert entry.unique_id is None
-    assert entry.title == f"OpenEVSE ({legacy_sim.host})"
+    assert entry.title == "OpenEVSE (openevse)"
     flow_id = await _start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: legacy_sim.host}

@@ -41,9 +41,10 @@ from .status import (
 )
 from .transport import HttpTransport, expect_object
 
-# Vendor "unregistered" (0xFFFE) in the firmware's client id scheme
-# (EVC(vendor, client) = vendor << 16 | client); 0x0E5E marks EVSE Local.
-CLAIM_CLIENT = (0xFFFE << 16) | 0x0E5E
+# The firmware's client ids are EVC(vendor, client) = vendor << 16 | client,
+# read back with a signed 32-bit toInt(): the "unregistered" vendor 0xFFFE
+# would overflow, so EVSE Local uses vendor 0x0E5E, client 1 (< 2**31).
+CLAIM_CLIENT = (0x0E5E << 16) | 0x0001
 WEBSOCKET_HEARTBEAT = 10.0
 
 _CAPABILITIES = frozenset(

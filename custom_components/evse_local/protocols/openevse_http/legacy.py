@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EvseProtocolError
+from ..errors import EvseCommandRejectedError, EvseProtocolError
 from ..models import ChargerSnapshot, ChargerState, DeviceInfo, state_from_code
 from ..rapi.charger import RapiControlledCharger
 from ..rapi.client import RapiClient
@@ -54,6 +54,14 @@ class OpenEvseRapiCharger(RapiControlledCharger):
         """HTTP requests sent so far (RAPI frames included)."""
         return self.transport.requests
 
+    async def _vehicle_connected(self) -> bool | None:
+        """``$G0`` (RAPI 3.0.1 on); older controllers cannot tell: unknown."""
+        try:
+            connect_state = await self.rapi.query("G0")
+        except EvseCommandRejectedError:
+            return None
+        return {0: False, 1: True}.get(int(connect_state["state"]))
+
     async def poll(self) -> ChargerSnapshot:
         """``GET /status`` and one RAPI frame."""
         status = expect_object("/status", await self.transport.get_json("/status"))
@@ -64,8 +72,7 @@ class OpenEvseRapiCharger(RapiControlledCharger):
         state = state_from_code(code)
         vehicle = _KNOWN_PLUG_STATES.get(state)
         if vehicle is None:
-            connect_state = await self.rapi.query("G0")
-            vehicle = {0: False, 1: True}.get(int(connect_state["state"]))
+            vehicle = await self._vehicle_connected()
         else:
             await self.read_next_setting()
         if vehicle is False:

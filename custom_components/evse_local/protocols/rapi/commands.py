@@ -70,11 +70,13 @@ COMMANDS: dict[str, RapiCommand] = {
             (
                 _shape(("min_amps", DEC), ("max_amps", DEC)),
                 _shape(("min_amps", DEC), ("max_amps", DEC), ("pilot_amps", DEC)),
+                # hmaxamps is the hardware limit $SC clamps to; cmaxamps is the
+                # capacity saved in EEPROM, not a limit.
                 _shape(
                     ("min_amps", DEC),
-                    ("hw_max_amps", DEC),
-                    ("pilot_amps", DEC),
                     ("max_amps", DEC),
+                    ("pilot_amps", DEC),
+                    ("saved_amps", DEC),
                 ),
             ),
         ),

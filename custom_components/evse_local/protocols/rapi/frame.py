@@ -7,11 +7,15 @@ must be echoed, and the reply must start with ``$OK`` or ``$NK``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import EvseProtocolError
 
 _MAX_FRAME = 64
+# The firmware prints checksums and sequence ids with %02X: exactly two digits
+# (int(x, 16) alone would also take "+C", " C", "0x2A" or "2_A").
+_TWO_HEX = re.compile(r"[0-9A-Fa-f]{2}")
 
 
 def xor_checksum(body: str) -> int:
@@ -59,12 +63,9 @@ def _split_checksum(frame: str) -> tuple[str, int | None, bool]:
     for marker, is_xor in (("^", True), ("*", False)):
         if marker in frame:
             body, _, digits = frame.rpartition(marker)
-            if len(digits) != 2:
+            if not _TWO_HEX.fullmatch(digits):
                 raise EvseProtocolError(f"malformed checksum in {frame!r}")
-            try:
-                return body, int(digits, 16), is_xor
-            except ValueError as err:
-                raise EvseProtocolError(f"malformed checksum in {frame!r}") from err
+            return body, int(digits, 16), is_xor
     return frame, None, True
 
 
@@ -97,10 +98,9 @@ def decode_reply(
         raise EvseProtocolError(f"reply is neither $OK nor $NK: {raw!r}")
     echoed: int | None = None
     if len(tokens) > 1 and tokens[-1].startswith(":"):
-        try:
-            echoed = int(tokens[-1][1:], 16)
-        except ValueError as err:
-            raise EvseProtocolError(f"malformed sequence id in {raw!r}") from err
+        if not _TWO_HEX.fullmatch(tokens[-1][1:]):
+            raise EvseProtocolError(f"malformed sequence id in {raw!r}")
+        echoed = int(tokens[-1][1:], 16)
         tokens = tokens[:-1]
     if sequence is not None and echoed is not None and echoed != sequence:
         raise EvseProtocolError(f"sequence id mismatch in {raw!r}: sent {sequence:02X}")

@@ -33,8 +33,10 @@ from .protocols.models import Capability, ChargerSnapshot, ChargerState
 
 PARALLEL_UPDATES = 0
 
-# A drop smaller than this (Wh) is rounding noise, not a counter reset.
-ENERGY_NOISE_WH = 1.0
+# A drop smaller than this is rounding noise (whole-Wh counters, kWh floats),
+# not a counter reset: 10 Wh, or 0.1 % of the reading, whichever is larger.
+ENERGY_NOISE_WH = 10.0
+ENERGY_NOISE_SHARE = 0.001
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,7 +208,7 @@ class EnergyCounter:
         """Fold a device reading into the monotonic total."""
         last = self.last_raw
         if last is not None and raw < last:
-            if last - raw < ENERGY_NOISE_WH:
+            if last - raw < max(ENERGY_NOISE_WH, last * ENERGY_NOISE_SHARE):
                 return last + self.offset
             self.offset += last
         self.last_raw = raw

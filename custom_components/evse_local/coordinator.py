@@ -20,7 +20,11 @@ from .const import (
     PUSH_RETRY_MAX,
 )
 from .protocols.charger import Charger
-from .protocols.errors import EvseAuthenticationError, EvseError
+from .protocols.errors import (
+    EvseAuthenticationError,
+    EvseError,
+    EvseUnsupportedError,
+)
 from .protocols.models import ChargerSnapshot, ChargeTimer
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
@@ -102,6 +106,9 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         while True:
             try:
                 await self.charger.listen(self._async_pushed)
+            except EvseUnsupportedError:
+                LOGGER.debug("%s: no push channel, polling only", self.name)
+                return
             except EvseError as err:
                 LOGGER.debug("%s: push connection failed: %s", self.name, err)
             if self.push_connected:

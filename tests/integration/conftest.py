@@ -12,7 +12,6 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -104,10 +103,14 @@ async def add_charger(hass: HomeAssistant, sim: Simulator, **data: str) -> Confi
     return entry
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (in real time: network I/O) until ``condition`` holds."""
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait (in real time: network I/O) until ``condition`` holds.
+
+    Polling is deliberate: the condition is state of Home Assistant or of a
+    simulator, which offer no event to await.
+    """
     async with asyncio.timeout(timeout):
-        while not condition():
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 

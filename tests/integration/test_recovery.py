@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from datetime import timedelta
 from functools import partial
 from unittest.mock import patch
 
 import pytest
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import CONF_HOST, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
+from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.evse_local.protocols.detect import connect_charger
 from simulators import Fault, Simulator
 
@@ -141,3 +148,42 @@ async def test_garbage_on_push_firmware(
         assert not coordinator.last_update_success
         await coordinator.async_refresh()
         assert coordinator.last_update_success
+
+
+async def test_firmware_without_websocket_keeps_polling(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A /claims firmware without /ws: polling only, no reconnect loop."""
+    status = {"state": 1, "amp": 0, "pilot": 32, "voltage": 240, "vehicle": 0}
+    config = {"wifi_serial": "NOWS00000001", "firmware": "8.2.3", "version": "v5.0.0"}
+    documents: dict[str, object] = {"/config": config, "/status": status, "/claims": []}
+    hits: Counter[str] = Counter()
+
+    async def handler(request: web.Request) -> web.Response:
+        hits[request.path] += 1
+        if request.path in documents:
+            return web.json_response(documents[request.path])
+        return web.json_response({"msg": "Not found"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        host = f"127.0.0.1:{runner.addresses[0][1]}"
+        entry = MockConfigEntry(
+            domain=DOMAIN, unique_id="NOWS00000001", data={CONF_HOST: host}
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await wait_for(lambda: hits["/ws"] == 1)
+        # Give a reconnect loop time to show itself: there must be none.
+        await asyncio.sleep(1.5)
+        assert hits["/ws"] == 1
+        coordinator = entry.runtime_data.coordinator
+        assert not coordinator.push_connected
+        assert coordinator.update_interval == DEFAULT_SCAN_INTERVAL
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await runner.cleanup()

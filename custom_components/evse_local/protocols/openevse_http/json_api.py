@@ -186,6 +186,12 @@ class OpenEvseJsonCharger(Charger):
                     await self._refresh_changed()
                     self.snapshot = self._build()
                     on_update(self.snapshot)
+        except aiohttp.WSServerHandshakeError as err:
+            if err.status == 404:
+                raise EvseUnsupportedError(
+                    "/ws: no websocket on this firmware"
+                ) from err
+            raise EvseConnectionError(f"/ws: {err}") from err
         except aiohttp.ClientError as err:
             raise EvseConnectionError(f"/ws: {err}") from err
 

@@ -10,7 +10,7 @@ from unittest.mock import PropertyMock, patch
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_HOST
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -118,3 +118,10 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with Home Assistant's serializer (ids and times masked)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> State:
+    """The entity's state object; the entity must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} does not exist"
+    return state

@@ -10,14 +10,14 @@ from pytest_homeassistant_custom_component.common import (
 
 from simulators import Simulator
 
-from .conftest import add_charger
+from .conftest import add_charger, state_of
 
 LIFETIME = "sensor.goplug_pro_32_0e5e_lifetime_energy"
 SESSION = "sensor.goplug_pro_32_0e5e_session_energy"
 
 
 def _kwh(hass: HomeAssistant, entity_id: str) -> float:
-    return float(hass.states.get(entity_id).state)
+    return float(state_of(hass, entity_id).state)
 
 
 async def test_counter_reset_does_not_drop_lifetime_energy(
@@ -56,9 +56,9 @@ async def test_session_energy_is_not_total_increasing(
     goplug_sim.model.plug_in()
     goplug_sim.advance(600)
     await add_charger(hass, goplug_sim)
-    state = hass.states.get(SESSION)
+    state = state_of(hass, SESSION)
     assert "state_class" not in state.attributes
-    assert hass.states.get(LIFETIME).attributes["state_class"] == "total_increasing"
+    assert state_of(hass, LIFETIME).attributes["state_class"] == "total_increasing"
 
 
 async def test_reset_while_home_assistant_was_down(

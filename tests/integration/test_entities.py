@@ -19,7 +19,7 @@ from custom_components.evse_local import PLATFORMS
 from custom_components.evse_local.const import CONF_PERSIST_MAX_CURRENT, DOMAIN
 from simulators import EvseState, ServiceLevel, Simulator
 
-from .conftest import add_charger, wait_for
+from .conftest import add_charger, state_of, wait_for
 
 TITLES = {
     "current": "OpenEVSE 0E5E",
@@ -82,9 +82,9 @@ async def test_pause_and_resume_keep_the_session(
     switch = _entity(any_sim, "switch", "charging_enabled")
     state_sensor = _entity(any_sim, "sensor", "state")
     energy = _entity(any_sim, "sensor", "session_energy")
-    assert hass.states.get(state_sensor).state == "charging"
-    assert hass.states.get(switch).state == STATE_ON
-    energy_before = hass.states.get(energy).state
+    assert state_of(hass, state_sensor).state == "charging"
+    assert state_of(hass, switch).state == STATE_ON
+    energy_before = state_of(hass, energy).state
 
     await hass.services.async_call(
         Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
@@ -92,11 +92,11 @@ async def test_pause_and_resume_keep_the_session(
     assert any_sim.model.state is EvseState.SLEEPING
     assert any_sim.model.connected
     # The entity shows what the charger confirms, right after the command.
-    assert hass.states.get(switch).state == STATE_OFF
-    assert hass.states.get(state_sensor).state == "sleeping"
-    assert hass.states.get(energy).state == energy_before
+    assert state_of(hass, switch).state == STATE_OFF
+    assert state_of(hass, state_sensor).state == "sleeping"
+    assert state_of(hass, energy).state == energy_before
     assert (
-        hass.states.get(_entity(any_sim, "binary_sensor", "vehicle_connected")).state
+        state_of(hass, _entity(any_sim, "binary_sensor", "vehicle_connected")).state
         == STATE_ON
     )
 
@@ -104,7 +104,7 @@ async def test_pause_and_resume_keep_the_session(
         Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
     )
     assert any_sim.model.state in (EvseState.CONNECTED, EvseState.CHARGING)
-    assert hass.states.get(switch).state == STATE_ON
+    assert state_of(hass, switch).state == STATE_ON
     any_sim.advance(60)
     assert any_sim.model.state is EvseState.CHARGING
     if any_sim.kind == "current":
@@ -119,7 +119,7 @@ async def test_max_current(
     """The current is volatile unless the option says persist."""
     entry = await add_charger(hass, any_sim)
     number = _entity(any_sim, "number", "charging_current")
-    state = hass.states.get(number)
+    state = state_of(hass, number)
     assert state.attributes["min"] == 6
     assert state.attributes["max"] == any_sim.model.max_hw_current
     if persist:
@@ -136,7 +136,7 @@ async def test_max_current(
         {ATTR_ENTITY_ID: number, "value": 13},
         blocking=True,
     )
-    assert hass.states.get(number).state == "13"
+    assert state_of(hass, number).state == "13"
     assert any_sim.model.current_capacity == 13
     assert any_sim.model.eeprom_writes == (1 if persist else 0)
 
@@ -145,14 +145,14 @@ async def test_service_level(hass: HomeAssistant, any_sim: Simulator) -> None:
     """The select shows and sets the J1772 service level."""
     await add_charger(hass, any_sim)
     select = _entity(any_sim, "select", "service_level")
-    assert hass.states.get(select).state == "auto"
+    assert state_of(hass, select).state == "auto"
     await hass.services.async_call(
         Platform.SELECT,
         "select_option",
         {ATTR_ENTITY_ID: select, "option": "level_1"},
         blocking=True,
     )
-    assert hass.states.get(select).state == "level_1"
+    assert state_of(hass, select).state == "level_1"
     assert any_sim.model.service_setting is ServiceLevel.L1
 
 
@@ -163,8 +163,8 @@ async def test_timer(hass: HomeAssistant, rapi_sim: Simulator) -> None:
     timer = _entity(sim, "switch", "charging_timer")
     start = _entity(sim, "time", "timer_start")
     stop = _entity(sim, "time", "timer_stop")
-    assert hass.states.get(timer).state == STATE_OFF
-    assert hass.states.get(start).state == "unknown"
+    assert state_of(hass, timer).state == STATE_OFF
+    assert state_of(hass, start).state == "unknown"
 
     # Switching on without a window is refused with a clear message.
     with pytest.raises(Exception, match="start and stop"):
@@ -186,14 +186,14 @@ async def test_timer(hass: HomeAssistant, rapi_sim: Simulator) -> None:
     )
     # The timer is off: the window is only remembered, nothing sent yet.
     assert not sim.model.timer.enabled
-    assert hass.states.get(start).state == "22:30:00"
+    assert state_of(hass, start).state == "22:30:00"
 
     await hass.services.async_call(
         Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: timer}, blocking=True
     )
     assert sim.model.timer.enabled
     assert (sim.model.timer.start_hour, sim.model.timer.start_minute) == (22, 30)
-    assert hass.states.get(timer).state == STATE_ON
+    assert state_of(hass, timer).state == STATE_ON
 
     # With the timer on, editing an end writes it at once.
     await hass.services.async_call(
@@ -203,15 +203,15 @@ async def test_timer(hass: HomeAssistant, rapi_sim: Simulator) -> None:
         blocking=True,
     )
     assert (sim.model.timer.end_hour, sim.model.timer.end_minute) == (7, 15)
-    assert hass.states.get(stop).state == time(7, 15).isoformat()
+    assert state_of(hass, stop).state == time(7, 15).isoformat()
 
     await hass.services.async_call(
         Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: timer}, blocking=True
     )
     assert not sim.model.timer.enabled
-    assert hass.states.get(timer).state == STATE_OFF
+    assert state_of(hass, timer).state == STATE_OFF
     # The window is still shown so the switch can bring it back.
-    assert hass.states.get(start).state == "22:30:00"
+    assert state_of(hass, start).state == "22:30:00"
 
 
 async def test_restart_button(hass: HomeAssistant, any_sim: Simulator) -> None:

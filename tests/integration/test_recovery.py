@@ -23,7 +23,7 @@ from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.evse_local.protocols.detect import connect_charger
 from simulators import Fault, Simulator
 
-from .conftest import add_charger, wait_for
+from .conftest import add_charger, state_of, wait_for
 
 POLL = timedelta(seconds=11)
 STATE = {
@@ -67,18 +67,18 @@ async def test_garbage_makes_unavailable_then_recovers(
         entry = await add_charger(hass, rapi_sim)
     coordinator = entry.runtime_data.coordinator
     entity = STATE[str(rapi_sim.kind)]
-    assert hass.states.get(entity).state == "not_connected"
+    assert state_of(hass, entity).state == "not_connected"
 
     rapi_sim.inject(fault, count=2, delay=1.0)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await coordinator.async_refresh()
-        assert hass.states.get(entity).state == STATE_UNAVAILABLE
+        assert state_of(hass, entity).state == STATE_UNAVAILABLE
         await coordinator.async_refresh()
-        assert hass.states.get(entity).state == STATE_UNAVAILABLE
+        assert state_of(hass, entity).state == STATE_UNAVAILABLE
         rapi_sim.model.plug_in()
         await coordinator.async_refresh()
-    assert hass.states.get(entity).state == "connected"
+    assert state_of(hass, entity).state == "connected"
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert any("recovered" in r.getMessage() for r in caplog.records)
@@ -92,10 +92,10 @@ async def test_charger_disappears_and_returns(
     entity = STATE[str(rapi_sim.kind)]
     await rapi_sim.stop()
     await _poll(hass, freezer)
-    assert hass.states.get(entity).state == STATE_UNAVAILABLE
+    assert state_of(hass, entity).state == STATE_UNAVAILABLE
     await rapi_sim.start()
     await _poll(hass, freezer)
-    assert hass.states.get(entity).state == "not_connected"
+    assert state_of(hass, entity).state == "not_connected"
 
 
 async def test_push_replaces_polling(
@@ -110,9 +110,9 @@ async def test_push_replaces_polling(
     current_sim.reset_counters()
 
     current_sim.model.plug_in()
-    await wait_for(lambda: hass.states.get(entity).state == "connected")
+    await wait_for(lambda: state_of(hass, entity).state == "connected")
     current_sim.advance(30)
-    await wait_for(lambda: hass.states.get(entity).state == "charging")
+    await wait_for(lambda: state_of(hass, entity).state == "charging")
     # Every change above arrived pushed: not one HTTP request.
     assert sum(current_sim.requests.values()) == 0
     assert current_sim.ws_frames_sent > 0
@@ -128,11 +128,11 @@ async def test_push_reboot_goes_unavailable_and_recovers(
     entity = STATE["current"]
 
     await current_sim.stop()
-    await wait_for(lambda: hass.states.get(entity).state == STATE_UNAVAILABLE)
+    await wait_for(lambda: state_of(hass, entity).state == STATE_UNAVAILABLE)
     assert not coordinator.push_connected
     await current_sim.start()
     current_sim.model.plug_in()
-    await wait_for(lambda: hass.states.get(entity).state == "connected", timeout=15)
+    await wait_for(lambda: state_of(hass, entity).state == "connected", timeout=15)
     await wait_for(lambda: coordinator.push_connected, timeout=15)
 
 

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 import pytest
 
 from custom_components.evse_local.protocols.errors import (
-    EvseConnectionError,
     EvseProtocolError,
     EvseUnsupportedError,
 )
@@ -682,7 +681,8 @@ async def test_listen_without_websocket_endpoint(loopback: Loopback) -> None:
         await loopback.transport(FakeModule()), INFO, config={}, status={}
     )
     charger.transport.base_url = f"http://{host}/nothing-here"
-    with pytest.raises(EvseConnectionError, match="/ws"):
+    # No websocket here (404): push is unsupported, so the caller stops trying.
+    with pytest.raises(EvseUnsupportedError, match="/ws"):
         await charger.listen(lambda snapshot: None)
 
 

@@ -1,0 +1,43 @@
+"""Simulated home EV chargers for tests, benchmarks and humans.
+
+Three kinds of device, each a real aiohttp server on loopback around one
+shared J1772 model (:class:`EvseModel`):
+
+* ``current``: OpenEVSE, WiFi firmware v5.1.2, controller 8.2.3 / RAPI 5.2.1
+  (JSON API, claims, limits, websocket; ``/r`` answers ``$G...`` only);
+* ``legacy``: OpenEVSE, WiFi firmware 2.9.1, controller 5.0.1 / RAPI 4.0.1
+  (``/status``, ``/config`` and full RAPI on ``/r``);
+* ``goplug``: GoPlug Pro 32, RAPI over HTTP only.
+
+Use :func:`start_simulator` from tests and ``python -m simulators`` by hand.
+"""
+
+from .claims import ClaimProperties, ClaimsManager
+from .device import DeviceKind, DeviceOptions, Identity, default_model
+from .faults import Fault
+from .model import EvseModel, EvseState, FaultKind, GatewayLimit, Mode, ServiceLevel
+from .rapi import RapiDialect, RapiProcessor, RapiReply, parse_frame
+from .server import Simulator, SimulatorStarter, start_simulator
+
+__all__ = [
+    "ClaimProperties",
+    "ClaimsManager",
+    "DeviceKind",
+    "DeviceOptions",
+    "EvseModel",
+    "EvseState",
+    "Fault",
+    "FaultKind",
+    "GatewayLimit",
+    "Identity",
+    "Mode",
+    "RapiDialect",
+    "RapiProcessor",
+    "RapiReply",
+    "ServiceLevel",
+    "Simulator",
+    "SimulatorStarter",
+    "default_model",
+    "parse_frame",
+    "start_simulator",
+]

@@ -1,0 +1,152 @@
+"""``python -m simulators``: run one simulator of each kind on loopback.
+
+By default ``current`` listens on 8101, ``legacy`` on 8102 and ``goplug`` on
+8103, with a real-time ticker advancing the models once a second. A table of
+what runs where, and curl commands to drive it, is printed at start-up.
+Ctrl-C or SIGTERM stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .device import DeviceKind, DeviceOptions
+from .server import Simulator
+
+DEFAULT_PORTS = {
+    DeviceKind.CURRENT: 8101,
+    DeviceKind.LEGACY: 8102,
+    DeviceKind.GOPLUG: 8103,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators",
+        description="Simulated OpenEVSE (current, legacy) and GoPlug chargers.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    for kind, port in DEFAULT_PORTS.items():
+        parser.add_argument(
+            f"--{kind}-port", type=int, default=port, help=f"port of {kind} (0: any)"
+        )
+    parser.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        choices=[str(kind) for kind in DeviceKind],
+        help="run only this kind (repeatable; default: all three)",
+    )
+    parser.add_argument("--username", help="require HTTP Basic auth with this user")
+    parser.add_argument("--password", default="", help="password for --username")
+    parser.add_argument(
+        "--tick", type=float, default=1.0, help="seconds between model updates"
+    )
+    parser.add_argument(
+        "--no-ticker", action="store_true", help="freeze time (drive it via /sim)"
+    )
+    parser.add_argument(
+        "--reboot-seconds", type=float, default=5.0, help="downtime of a reboot"
+    )
+    parser.add_argument(
+        "--plugged", action="store_true", help="start with a car plugged in"
+    )
+    parser.add_argument(
+        "--uppercase-hex", action="store_true", help="upper-case hex in $GS/$GE/$GF"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+    return parser
+
+
+def create_simulators(args: argparse.Namespace) -> list[Simulator]:
+    """Create (without starting) the simulators the arguments ask for."""
+    kinds = (
+        [DeviceKind(kind) for kind in args.kinds] if args.kinds else list(DeviceKind)
+    )
+    options = DeviceOptions(lowercase_hex=not args.uppercase_hex)
+    return [
+        Simulator(
+            kind,
+            host=args.host,
+            port=getattr(args, f"{kind}_port"),
+            username=args.username,
+            password=args.password,
+            options=options,
+            realtime=not args.no_ticker,
+            tick_seconds=args.tick,
+            reboot_seconds=args.reboot_seconds,
+        )
+        for kind in dict.fromkeys(kinds)
+    ]
+
+
+def render_table(sims: Sequence[Simulator]) -> str:
+    """Describe what runs where, and how to drive it."""
+    lines = [f"{'kind':<8} {'url':<24} device", f"{'-' * 8} {'-' * 24} {'-' * 40}"]
+    lines += [f"{sim.kind!s:<8} {sim.url:<24} {sim.describe()}" for sim in sims]
+    lines += ["", "Drive them with curl (GET <url>/sim lists every action):"]
+    for sim in sims:
+        lines.append(f"  # {sim.kind}")
+        lines += [f"  {example}" for example in sim.device.curl_examples(sim.url)]
+        lines += [
+            f"  curl -X POST {sim.url}/sim/plug",
+            f"  curl -X POST '{sim.url}/sim/fault?kind=gfci'",
+            f"  curl -X POST '{sim.url}/sim/reboot?seconds=5'",
+            f"  curl {sim.url}/sim/state",
+        ]
+    lines += ["", "Ctrl-C stops."]
+    return "\n".join(lines) + "\n"
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> None:
+    """Run the simulators until ``stop`` is set (or ``--duration`` passes)."""
+    sims = create_simulators(args)
+    try:
+        for sim in sims:
+            await sim.start()
+            if args.plugged:
+                sim.model.plug_in()
+        out.write(render_table(sims))
+        out.flush()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.duration):
+                await stop.wait()
+    finally:
+        for sim in sims:
+            await sim.close()
+        out.write("stopped\n")
+        out.flush()
+
+
+async def _run(args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(args, stop, sys.stdout)
+    except OSError as err:
+        sys.stderr.write(f"cannot start the simulators: {err}\n")
+        return 1
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m simulators``."""
+    return asyncio.run(_run(build_parser().parse_args(argv)))

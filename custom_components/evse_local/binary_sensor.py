@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, supported_entities
 from .protocols.models import FAULT_STATES, ChargerSnapshot
 
 PARALLEL_UPDATES = 0
@@ -58,12 +58,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors this charger can back."""
-    snapshot = entry.runtime_data.coordinator.data
-    async_add_entities(
-        EvseBinarySensor(entry, description)
-        for description in DESCRIPTIONS
-        if description.has_fn(snapshot)
-    )
+    async_add_entities(supported_entities(entry, EvseBinarySensor, DESCRIPTIONS))
 
 
 class EvseBinarySensor(EvseEntity, BinarySensorEntity):

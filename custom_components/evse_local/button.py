@@ -12,10 +12,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
 from .protocols.charger import Charger
-from .protocols.models import Capability
+from .protocols.models import Capability, ChargerSnapshot
 
 PARALLEL_UPDATES = 1
 
@@ -25,7 +25,7 @@ class EvseButtonDescription(ButtonEntityDescription):
     """What pressing one button does."""
 
     press_fn: Callable[[Charger], Awaitable[None]]
-    capability: Capability
+    has_fn: Callable[[ChargerSnapshot], bool]
 
 
 DESCRIPTIONS: tuple[EvseButtonDescription, ...] = (
@@ -34,7 +34,7 @@ DESCRIPTIONS: tuple[EvseButtonDescription, ...] = (
         translation_key="restart",
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
-        capability=Capability.RESTART,
+        has_fn=has_capability(Capability.RESTART),
         press_fn=lambda charger: charger.restart(),
     ),
 )
@@ -46,12 +46,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons this charger supports."""
-    capabilities = entry.runtime_data.coordinator.data.capabilities
-    async_add_entities(
-        EvseButton(entry, description)
-        for description in DESCRIPTIONS
-        if description.capability in capabilities
-    )
+    async_add_entities(supported_entities(entry, EvseButton, DESCRIPTIONS))
 
 
 class EvseButton(EvseEntity, ButtonEntity):

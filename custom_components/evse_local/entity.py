@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
 from homeassistant.const import CONF_HOST
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -10,6 +13,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry, EvseCoordinator
+from .protocols.models import Capability, ChargerSnapshot
 
 
 class EvseEntity(CoordinatorEntity[EvseCoordinator]):
@@ -40,3 +44,31 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
             sw_version=info.firmware,
             hw_version=None,
         )
+
+
+class SupportedDescription(Protocol):
+    """A description that knows whether a charger can back its entity."""
+
+    @property
+    def has_fn(self) -> Callable[[ChargerSnapshot], bool]:
+        """Whether the charger (its first snapshot) can back the entity."""
+        ...
+
+
+def has_capability(capability: Capability) -> Callable[[ChargerSnapshot], bool]:
+    """``has_fn`` for entities that need one capability."""
+    return lambda snapshot: capability in snapshot.capabilities
+
+
+def supported_entities[DescriptionT: SupportedDescription, EntityT](
+    entry: EvseConfigEntry,
+    entity_class: Callable[[EvseConfigEntry, DescriptionT], EntityT],
+    descriptions: Iterable[DescriptionT],
+) -> list[EntityT]:
+    """Entities for the descriptions this charger can back."""
+    snapshot = entry.runtime_data.coordinator.data
+    return [
+        entity_class(entry, description)
+        for description in descriptions
+        if description.has_fn(snapshot)
+    ]

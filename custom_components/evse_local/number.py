@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_PERSIST_MAX_CURRENT
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot
@@ -36,7 +36,7 @@ class EvseNumberDescription(NumberEntityDescription):
     min_fn: Callable[[ChargerSnapshot], float]
     max_fn: Callable[[ChargerSnapshot], float]
     set_fn: Callable[[Charger, float, bool], Awaitable[None]]
-    capability: Capability
+    has_fn: Callable[[ChargerSnapshot], bool]
 
 
 DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
@@ -47,7 +47,7 @@ DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         native_step=1,
         mode=NumberMode.SLIDER,
-        capability=Capability.MAX_CURRENT,
+        has_fn=has_capability(Capability.MAX_CURRENT),
         value_fn=lambda snapshot: snapshot.max_current,
         min_fn=lambda snapshot: snapshot.min_current_limit or J1772_MIN_CURRENT,
         max_fn=lambda snapshot: snapshot.max_current_limit or FALLBACK_MAX_CURRENT,
@@ -64,12 +64,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers this charger supports."""
-    capabilities = entry.runtime_data.coordinator.data.capabilities
-    async_add_entities(
-        EvseNumber(entry, description)
-        for description in DESCRIPTIONS
-        if description.capability in capabilities
-    )
+    async_add_entities(supported_entities(entry, EvseNumber, DESCRIPTIONS))
 
 
 class EvseNumber(EvseEntity, NumberEntity):

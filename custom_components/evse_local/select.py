@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot, ServiceLevel
@@ -25,7 +25,7 @@ class EvseSelectDescription(SelectEntityDescription):
 
     value_fn: Callable[[ChargerSnapshot], str | None]
     select_fn: Callable[[Charger, str], Awaitable[None]]
-    capability: Capability
+    has_fn: Callable[[ChargerSnapshot], bool]
 
 
 DESCRIPTIONS: tuple[EvseSelectDescription, ...] = (
@@ -34,7 +34,7 @@ DESCRIPTIONS: tuple[EvseSelectDescription, ...] = (
         translation_key="service_level",
         entity_category=EntityCategory.CONFIG,
         options=[level.value for level in ServiceLevel],
-        capability=Capability.SERVICE_LEVEL,
+        has_fn=has_capability(Capability.SERVICE_LEVEL),
         value_fn=lambda snapshot: (
             snapshot.service_level.value if snapshot.service_level else None
         ),
@@ -51,12 +51,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects this charger supports."""
-    capabilities = entry.runtime_data.coordinator.data.capabilities
-    async_add_entities(
-        EvseSelect(entry, description)
-        for description in DESCRIPTIONS
-        if description.capability in capabilities
-    )
+    async_add_entities(supported_entities(entry, EvseSelect, DESCRIPTIONS))
 
 
 class EvseSelect(EvseEntity, SelectEntity):

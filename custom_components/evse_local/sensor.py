@@ -28,7 +28,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, supported_entities
 from .protocols.models import Capability, ChargerSnapshot, ChargerState
 
 PARALLEL_UPDATES = 0
@@ -251,12 +251,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors this charger can back."""
-    snapshot = entry.runtime_data.coordinator.data
-    async_add_entities(
-        EvseSensor(entry, description)
-        for description in DESCRIPTIONS
-        if description.has_fn(snapshot)
-    )
+    async_add_entities(supported_entities(entry, EvseSensor, DESCRIPTIONS))
 
 
 class EvseSensor(EvseEntity, RestoreSensor):

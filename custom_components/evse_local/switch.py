@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry, EvseCoordinator
-from .entity import EvseEntity
+from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot
 
@@ -36,7 +36,7 @@ class EvseSwitchDescription(SwitchEntityDescription):
 
     value_fn: Callable[[ChargerSnapshot], bool | None]
     set_fn: Callable[[EvseCoordinator, bool], Awaitable[None]]
-    capability: Capability
+    has_fn: Callable[[ChargerSnapshot], bool]
 
 
 DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
@@ -44,7 +44,7 @@ DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
         # Off pauses (sleep): the car stays plugged in and the session goes on.
         key="charging_enabled",
         translation_key="charging_enabled",
-        capability=Capability.PAUSE,
+        has_fn=has_capability(Capability.PAUSE),
         value_fn=lambda snapshot: (
             None if snapshot.paused is None else not snapshot.paused
         ),
@@ -54,7 +54,7 @@ DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
         key="timer",
         translation_key="timer",
         entity_category=EntityCategory.CONFIG,
-        capability=Capability.TIMER,
+        has_fn=has_capability(Capability.TIMER),
         value_fn=lambda snapshot: snapshot.timer_enabled,
         set_fn=lambda coordinator, on: (
             _enable_timer(coordinator) if on else coordinator.charger.clear_timer()
@@ -69,12 +69,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches this charger supports."""
-    capabilities = entry.runtime_data.coordinator.data.capabilities
-    async_add_entities(
-        EvseSwitch(entry, description)
-        for description in DESCRIPTIONS
-        if description.capability in capabilities
-    )
+    async_add_entities(supported_entities(entry, EvseSwitch, DESCRIPTIONS))
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):

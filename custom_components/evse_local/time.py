@@ -12,9 +12,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
-from .protocols.models import Capability, ChargeTimer
+from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
 
 PARALLEL_UPDATES = 1
 
@@ -25,6 +25,7 @@ class EvseTimeDescription(TimeEntityDescription):
 
     value_fn: Callable[[ChargeTimer], time]
     replace_fn: Callable[[ChargeTimer, time], ChargeTimer]
+    has_fn: Callable[[ChargerSnapshot], bool]
 
 
 DESCRIPTIONS: tuple[EvseTimeDescription, ...] = (
@@ -34,6 +35,7 @@ DESCRIPTIONS: tuple[EvseTimeDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         value_fn=lambda window: window.start,
         replace_fn=lambda window, value: replace(window, start=value),
+        has_fn=has_capability(Capability.TIMER),
     ),
     EvseTimeDescription(
         key="timer_stop",
@@ -41,6 +43,7 @@ DESCRIPTIONS: tuple[EvseTimeDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         value_fn=lambda window: window.stop,
         replace_fn=lambda window, value: replace(window, stop=value),
+        has_fn=has_capability(Capability.TIMER),
     ),
 )
 
@@ -51,9 +54,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the timer window entities when the charger has a timer."""
-    if Capability.TIMER not in entry.runtime_data.coordinator.data.capabilities:
-        return
-    async_add_entities(EvseTime(entry, description) for description in DESCRIPTIONS)
+    async_add_entities(supported_entities(entry, EvseTime, DESCRIPTIONS))
 
 
 class EvseTime(EvseEntity, TimeEntity):

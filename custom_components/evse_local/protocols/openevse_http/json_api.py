@@ -27,18 +27,8 @@ from ..models import (
     ChargerState,
     DeviceInfo,
     ServiceLevel,
-    state_from_code,
 )
-from .status import (
-    SERVICE_LEVELS,
-    fault_counters,
-    integer,
-    lifetime_energy_wh,
-    number,
-    power_w,
-    session_energy_wh,
-    temperature,
-)
+from .status import SERVICE_LEVELS, integer, status_fields
 from .transport import HttpTransport, expect_object
 
 # The firmware's client ids are EVC(vendor, client) = vendor << 16 | client,
@@ -197,44 +187,22 @@ class OpenEvseJsonCharger(Charger):
 
     def _build(self) -> ChargerSnapshot:
         status, config = self._status, self._config
-        code = integer(status, "state")
-        if code is None:
-            raise EvseProtocolError("/status has no state")
-        state = state_from_code(code)
+        fields = status_fields(status)
         vehicle = status.get("vehicle")
-        current_ma = number(status, "amp")
-        current = None if current_ma is None else round(current_ma / 1000, 2)
-        voltage = number(status, "voltage")
-        elapsed = integer(status, "session_elapsed")
-        if elapsed is None:
-            elapsed = integer(status, "elapsed")
         limit = self._limit or {}
         service = integer(config, "service")
         capabilities = set(_CAPABILITIES)
         if service in SERVICE_LEVELS:
             capabilities.add(Capability.SERVICE_LEVEL)
         return ChargerSnapshot(
-            state=state,
+            **fields,
             vehicle_connected=(
                 bool(vehicle)
                 if isinstance(vehicle, int)
-                else state in (ChargerState.CONNECTED, ChargerState.CHARGING)
+                else fields["state"] in (ChargerState.CONNECTED, ChargerState.CHARGING)
             ),
-            charging=state is ChargerState.CHARGING,
-            paused=state in (ChargerState.SLEEPING, ChargerState.DISABLED),
-            charging_current=current,
-            voltage=voltage,
-            power=power_w(status, current, voltage),
-            session_energy=session_energy_wh(status),
-            lifetime_energy=lifetime_energy_wh(status),
-            session_time=elapsed,
-            temperatures=(
-                temperature(status, "temp1"),
-                temperature(status, "temp2"),
-                temperature(status, "temp3"),
-            ),
-            pilot_current=integer(status, "pilot"),
-            max_current=integer(status, "pilot"),
+            # Claims steer the pilot: what it offers is the current in force.
+            max_current=fields["pilot_current"],
             min_current_limit=integer(config, "min_current_hard"),
             max_current_limit=integer(config, "max_current_hard")
             or integer(config, "max_current_soft"),
@@ -245,8 +213,6 @@ class OpenEvseJsonCharger(Charger):
                 else 0.0
             ),
             time_limit=integer(limit, "value") if limit.get("type") == "time" else 0,
-            fault_counters=fault_counters(status),
-            wifi_signal=integer(status, "srssi"),
             capabilities=frozenset(capabilities),
         )
 

@@ -11,19 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EvseCommandRejectedError, EvseProtocolError
-from ..models import ChargerSnapshot, ChargerState, DeviceInfo, state_from_code
+from ..errors import EvseCommandRejectedError
+from ..models import ChargerSnapshot, ChargerState, DeviceInfo
 from ..rapi.charger import RapiControlledCharger
 from ..rapi.client import RapiClient
-from .status import (
-    fault_counters,
-    integer,
-    lifetime_energy_wh,
-    number,
-    power_w,
-    session_energy_wh,
-    temperature,
-)
+from .status import status_fields
 from .transport import HttpTransport, expect_object
 
 _KNOWN_PLUG_STATES = {
@@ -66,39 +58,15 @@ class OpenEvseRapiCharger(RapiControlledCharger):
         """``GET /status`` and one RAPI frame."""
         status = expect_object("/status", await self.transport.get_json("/status"))
         self._status = status
-        code = integer(status, "state")
-        if code is None:
-            raise EvseProtocolError("/status has no state")
-        state = state_from_code(code)
-        vehicle = _KNOWN_PLUG_STATES.get(state)
+        fields = status_fields(status)
+        vehicle = _KNOWN_PLUG_STATES.get(fields["state"])
         if vehicle is None:
             vehicle = await self._vehicle_connected()
         else:
             await self.read_next_setting()
         if vehicle is False:
             self.forget_session_limits()
-        current_ma = number(status, "amp")
-        current = None if current_ma is None else round(current_ma / 1000, 2)
-        voltage = number(status, "voltage")
         self.snapshot = ChargerSnapshot(
-            state=state,
-            vehicle_connected=vehicle,
-            charging=state is ChargerState.CHARGING,
-            paused=state in (ChargerState.SLEEPING, ChargerState.DISABLED),
-            charging_current=current,
-            voltage=voltage,
-            power=power_w(status, current, voltage),
-            session_energy=session_energy_wh(status),
-            lifetime_energy=lifetime_energy_wh(status),
-            session_time=integer(status, "elapsed"),
-            temperatures=(
-                temperature(status, "temp1"),
-                temperature(status, "temp2"),
-                temperature(status, "temp3"),
-            ),
-            pilot_current=integer(status, "pilot"),
-            fault_counters=fault_counters(status),
-            wifi_signal=integer(status, "srssi"),
-            **self.control_fields(),
+            **fields, vehicle_connected=vehicle, **self.control_fields()
         )
         return self.snapshot

@@ -9,10 +9,10 @@ Wh, ``total_energy`` in kWh; the deprecated ``wattsec`` (Ws) and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import EvseProtocolError
-from ..models import FaultCounters, ServiceLevel
+from ..models import ChargerState, FaultCounters, ServiceLevel, state_from_code
 
 TEMPERATURE_ABSENT = -2560
 
@@ -85,3 +85,52 @@ def power_w(
     if current is None or voltage is None:
         return None
     return round(current * voltage, 1)
+
+
+class StatusFields(TypedDict):
+    """The snapshot fields ``/status`` carries on every WiFi firmware."""
+
+    state: ChargerState
+    charging: bool
+    paused: bool
+    charging_current: float | None
+    voltage: float | None
+    power: float | None
+    session_energy: float | None
+    lifetime_energy: float | None
+    session_time: int | None
+    temperatures: tuple[float | None, float | None, float | None]
+    pilot_current: int | None
+    fault_counters: FaultCounters | None
+    wifi_signal: int | None
+
+
+def status_fields(status: Mapping[str, Any]) -> StatusFields:
+    """Read a ``/status`` document (or one merged from ``/ws`` deltas)."""
+    code = integer(status, "state")
+    if code is None:
+        raise EvseProtocolError("/status has no state")
+    state = state_from_code(code)
+    current_ma = number(status, "amp")
+    current = None if current_ma is None else round(current_ma / 1000, 2)
+    voltage = number(status, "voltage")
+    elapsed = integer(status, "session_elapsed")
+    return {
+        "state": state,
+        "charging": state is ChargerState.CHARGING,
+        "paused": state in (ChargerState.SLEEPING, ChargerState.DISABLED),
+        "charging_current": current,
+        "voltage": voltage,
+        "power": power_w(status, current, voltage),
+        "session_energy": session_energy_wh(status),
+        "lifetime_energy": lifetime_energy_wh(status),
+        "session_time": elapsed if elapsed is not None else integer(status, "elapsed"),
+        "temperatures": (
+            temperature(status, "temp1"),
+            temperature(status, "temp2"),
+            temperature(status, "temp3"),
+        ),
+        "pilot_current": integer(status, "pilot"),
+        "fault_counters": fault_counters(status),
+        "wifi_signal": integer(status, "srssi"),
+    }

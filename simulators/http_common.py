@@ -119,7 +119,7 @@ GOPLUG_HTML = HtmlStyle(
 
 
 class RapiEndpoint:
-    """``GET /r``: tunnel one RAPI frame to the controller."""
+    """``/r``: tunnel one RAPI frame to the controller (GET or POST)."""
 
     def __init__(
         self,
@@ -139,11 +139,17 @@ class RapiEndpoint:
         """Register ``/r`` (and any alias such as ``/rapi``)."""
         for path in ("/r", *paths):
             app.router.add_get(path, self.handle)
+            # The firmware registers /r for any method and reads the
+            # parameters from the query or a form body (some clients POST).
+            app.router.add_post(path, self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one frame, as JSON or HTML."""
-        as_json = is_positive(request.query, "json")
-        frame = request.query.get("rapi")
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update({k: str(v) for k, v in (await request.post()).items()})
+        as_json = is_positive(params, "json")
+        frame = params.get("rapi")
         if frame is None:
             if as_json:
                 return message("no rapi parameter", 400)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
+from simulators import start_simulator
 from simulators.rapi import (
     RapiCommand,
     RapiDroppedError,
@@ -112,3 +114,17 @@ def test_interop_with_integration_frame_codec() -> None:
     decoded = frame.decode_reply(reply, sequence=0x11)
     assert decoded.ok
     assert decoded.params == ("16",)
+
+
+async def test_rapi_over_post_form(socket_enabled: None) -> None:
+    """Clients that POST the frame as a form get the same reply as GET."""
+    async with (
+        start_simulator("legacy") as sim,
+        aiohttp.ClientSession() as session,
+        session.post(f"{sim.url}/r", data={"json": "1", "rapi": "$GV^35"}) as response,
+    ):
+        assert response.status == 200
+        document = await response.json(content_type=None)
+    body = "$OK 5.0.1 4.0.1"
+    assert document == {"cmd": "$GV^35", "ret": f"{body}^{xor_checksum(body):02X}"}
+    assert sim.rapi_commands["GV"] == 1

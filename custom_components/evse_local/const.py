@@ -14,6 +14,9 @@ DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=10)
 MIN_SCAN_INTERVAL_SECONDS: Final = 5
 MAX_SCAN_INTERVAL_SECONDS: Final = 300
 
-# After the push connection drops, try again quickly, then back off.
+# After the push connection drops, try again quickly, then back off a little:
+# a charger back from a reboot should be live again within seconds.
 PUSH_RETRY_INITIAL: Final = 1.0
-PUSH_RETRY_MAX: Final = 10.0
+PUSH_RETRY_MAX: Final = 5.0
+# A car takes a moment to draw current after a resume: read once more then.
+COMMAND_FOLLOW_UP_SECONDS: Final = 2.0

@@ -13,6 +13,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
+    COMMAND_FOLLOW_UP_SECONDS,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     LOGGER,
@@ -56,6 +57,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self.push_connected = False
         # The last daily window seen, so the timer switch can turn it back on.
         self.timer_window: ChargeTimer | None = None
+        self._follow_up: asyncio.Task[None] | None = None
         super().__init__(
             hass,
             LOGGER,
@@ -78,6 +80,25 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
                 translation_key="update_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+
+    async def async_refresh_after_command(self) -> None:
+        """Show the state the charger confirms: now, and once more shortly.
+
+        The second read is for polled chargers, where a resumed car starts
+        drawing current a moment after the command; pushed changes need none.
+        """
+        await self.async_refresh()
+        if self.push_connected:
+            return
+        if self._follow_up is not None:
+            self._follow_up.cancel()
+        self._follow_up = self.config_entry.async_create_background_task(
+            self.hass, self._async_follow_up(), f"{self.name} follow-up read"
+        )
+
+    async def _async_follow_up(self) -> None:
+        await asyncio.sleep(COMMAND_FOLLOW_UP_SECONDS)
+        await self.async_refresh()
 
     @callback
     def async_update_listeners(self) -> None:

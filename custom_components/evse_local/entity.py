@@ -41,8 +41,11 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
             model=info.model,
             name=entry.title,
             serial_number=info.serial,
-            sw_version=info.firmware,
-            hw_version=None,
+            sw_version=(
+                f"{info.firmware} (WiFi {info.wifi_firmware})"
+                if info.firmware and info.wifi_firmware
+                else info.firmware
+            ),
         )
 
 

@@ -65,6 +65,6 @@ def evse_command[EntityT: EvseEntity, **P](
             if isinstance(err, EvseAuthenticationError):
                 coordinator.config_entry.async_start_reauth(self.hass)
             raise translate_error(err, coordinator.config_entry.title) from err
-        await coordinator.async_refresh()
+        await coordinator.async_refresh_after_command()
 
     return handler

@@ -99,6 +99,7 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
         value_fn=lambda snapshot: snapshot.pilot_current,
         has_fn=lambda snapshot: snapshot.pilot_current is not None,
     ),

@@ -89,7 +89,7 @@ async def _run[T](entry: EvseConfigEntry, command: Callable[[], Awaitable[T]]) -
         result = await command()
     except EvseError as err:
         raise translate_error(err, entry.title) from err
-    await entry.runtime_data.coordinator.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh_after_command()
     return result
 
 

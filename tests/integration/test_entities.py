@@ -118,7 +118,7 @@ async def test_max_current(
 ) -> None:
     """The current is volatile unless the option says persist."""
     entry = await add_charger(hass, any_sim)
-    number = _entity(any_sim, "number", "charging_current")
+    number = _entity(any_sim, "number", "charging_current_limit")
     state = state_of(hass, number)
     assert state.attributes["min"] == 6
     assert state.attributes["max"] == any_sim.model.max_hw_current
@@ -229,3 +229,27 @@ async def test_restart_button(hass: HomeAssistant, any_sim: Simulator) -> None:
     else:
         assert any_sim.rapi_commands["FR"] == 1
     await wait_for(lambda: any_sim.model.boots == boots + 1)
+
+
+async def test_resume_is_read_again_shortly_after(
+    hass: HomeAssistant, rapi_sim: Simulator
+) -> None:
+    """A polled charger shows "charging" soon after resume, not a poll later."""
+    rapi_sim.model.plug_in()
+    rapi_sim.advance(60)
+    await add_charger(hass, rapi_sim)
+    switch = _entity(rapi_sim, "switch", "charging_enabled")
+    state_sensor = _entity(rapi_sim, "sensor", "state")
+    await hass.services.async_call(
+        Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    with patch(
+        "custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0.05
+    ):
+        await hass.services.async_call(
+            Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+        )
+        # Read back at once: enabled, the car has not started drawing yet.
+        assert state_of(hass, state_sensor).state == "connected"
+        rapi_sim.advance(1)
+        await wait_for(lambda: state_of(hass, state_sensor).state == "charging")

@@ -34,7 +34,7 @@ from .peers import RAPI_DIR, load_object
 @pytest.mark.parametrize(
     ("code", "state"),
     [
-        (0x00, ChargerState.UNKNOWN),
+        (0x00, ChargerState.STARTING),
         (0x01, ChargerState.NOT_CONNECTED),
         (0x02, ChargerState.CONNECTED),
         (0x03, ChargerState.CHARGING),
@@ -50,12 +50,17 @@ from .peers import RAPI_DIR, load_object
         (0x0E, ChargerState.RELAY_CLOSURE_FAULT),
         (254, ChargerState.SLEEPING),
         (255, ChargerState.DISABLED),
-        (256, ChargerState.UNKNOWN),
-        (-1, ChargerState.UNKNOWN),
     ],
 )
 def test_state_from_code(code: int, state: ChargerState) -> None:
     assert state_from_code(code) is state
+
+
+@pytest.mark.parametrize("code", [256, -1, 100_000])
+def test_state_code_out_of_range_is_garbage(code: int) -> None:
+    """Not a state at all: the poll fails instead of inventing one."""
+    with pytest.raises(EvseProtocolError, match="out of range"):
+        state_from_code(code)
 
 
 def test_every_firmware_state_is_mapped(peers: Path) -> None:
@@ -67,7 +72,7 @@ def test_every_firmware_state_is_mapped(peers: Path) -> None:
     assert names[0xFE] == "SLEEPING"
     for code in names:
         state = state_from_code(code)
-        assert state is not ChargerState.UNKNOWN or code == 0
+        assert state is not ChargerState.STARTING or code == 0
         assert (state in FAULT_STATES) is (0x04 <= code <= 0x0E)
 
 
@@ -94,7 +99,7 @@ class _Minimal(Charger):
         return 0
 
     async def poll(self) -> ChargerSnapshot:
-        self.snapshot = ChargerSnapshot(state=ChargerState.UNKNOWN)
+        self.snapshot = ChargerSnapshot(state=ChargerState.STARTING)
         return self.snapshot
 
 

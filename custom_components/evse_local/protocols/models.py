@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
+from .errors import EvseProtocolError
+
 
 class ChargerState(StrEnum):
     """Charger state, normalised across protocols (J1772 plus faults)."""
@@ -30,7 +32,8 @@ class ChargerState(StrEnum):
     FAULT = "fault"
     SLEEPING = "sleeping"
     DISABLED = "disabled"
-    UNKNOWN = "unknown"
+    STARTING = "starting"
+    """State 0: the controller has booted but not finished its self-test."""
 
 
 FAULT_STATES = frozenset(
@@ -51,7 +54,7 @@ FAULT_STATES = frozenset(
 # J1772/OpenEVSE state codes (J1772EvseController.h); shared by RAPI $GS/$AT
 # and the WiFi module's numeric ``state`` field.
 _J1772_STATES: dict[int, ChargerState] = {
-    0x00: ChargerState.UNKNOWN,
+    0x00: ChargerState.STARTING,
     0x01: ChargerState.NOT_CONNECTED,
     0x02: ChargerState.CONNECTED,
     0x03: ChargerState.CHARGING,
@@ -70,12 +73,15 @@ _J1772_STATES: dict[int, ChargerState] = {
 
 
 def state_from_code(code: int) -> ChargerState:
-    """Map an OpenEVSE state code; unlisted fault codes become ``FAULT``."""
+    """Map an OpenEVSE state code; unlisted fault codes become ``FAULT``.
+
+    A code outside 0..255 is not a state but garbage.
+    """
     if code in _J1772_STATES:
         return _J1772_STATES[code]
     if 0x05 <= code < 0xFE:
         return ChargerState.FAULT
-    return ChargerState.UNKNOWN
+    raise EvseProtocolError(f"state code {code} is out of range")
 
 
 class ServiceLevel(StrEnum):

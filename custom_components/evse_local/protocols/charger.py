@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import time
 
 from .errors import EvseUnsupportedError
-from .models import ChargerSnapshot, DeviceInfo, ServiceLevel
+from .models import (
+    AccessControl,
+    CableLock,
+    ChargerSnapshot,
+    DeviceInfo,
+    ServiceLevel,
+)
 
 RAPI_TIME_STEP_MINUTES = 15
 RAPI_TIME_STEPS_MAX = 255
@@ -87,6 +93,34 @@ class Charger(ABC):
     async def restart(self) -> None:
         """Restart the charger's controller."""
         raise EvseUnsupportedError("restart")
+
+    async def set_access_control(self, mode: AccessControl) -> None:
+        """Choose who may start a charge (go-e)."""
+        raise EvseUnsupportedError("access control")
+
+    async def set_cable_lock(self, mode: CableLock) -> None:
+        """Choose when the cable stays locked (go-e)."""
+        raise EvseUnsupportedError("cable lock")
+
+    async def set_led_brightness(self, brightness: int) -> None:
+        """LED brightness 0..255 (go-e)."""
+        raise EvseUnsupportedError("LED")
+
+    async def set_led_energy_saving(self, enabled: bool) -> None:
+        """Switch the LEDs off after 10 s (go-e)."""
+        raise EvseUnsupportedError("LED")
+
+    async def set_button_current(self, level: int, amps: int) -> None:
+        """Set the current of push-button level 1..5; 0 skips the level (go-e)."""
+        raise EvseUnsupportedError("button currents")
+
+    async def set_cloud_disabled(self, disabled: bool) -> None:
+        """Disable the vendor cloud (go-e)."""
+        raise EvseUnsupportedError("cloud")
+
+    async def set_absolute_max_current(self, amps: int) -> None:
+        """Cap the current any setting may use (go-e)."""
+        raise EvseUnsupportedError("absolute max current")
 
     async def close(self) -> None:  # noqa: B027 - most adapters hold nothing
         """Release what the adapter holds (the session belongs to the caller)."""

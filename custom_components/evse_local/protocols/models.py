@@ -34,6 +34,10 @@ class ChargerState(StrEnum):
     DISABLED = "disabled"
     STARTING = "starting"
     """State 0: the controller has booted but not finished its self-test."""
+    COMPLETE = "complete"
+    """go-e: charging finished, the car is still connected."""
+    UNDETERMINED = "undetermined"
+    """go-e car state 0 without an error: seen after updates, not a fault."""
 
 
 FAULT_STATES = frozenset(
@@ -92,6 +96,33 @@ class ServiceLevel(StrEnum):
     AUTO = "auto"
 
 
+class ChargerError(StrEnum):
+    """go-e ``ERROR`` register."""
+
+    NONE = "none"
+    RCCB = "rccb"
+    PHASE = "phase"
+    NO_GROUND = "no_ground"
+    INTERNAL = "internal"
+
+
+class AccessControl(StrEnum):
+    """go-e ``ACCESS_STATE``: who may start a charge."""
+
+    OPEN = "open"
+    RFID_APP = "rfid_app"
+    PRICE_AUTOMATIC = "price_automatic"
+    SCHEDULER = "scheduler"
+
+
+class CableLock(StrEnum):
+    """go-e ``CABLE_LOCK_MODE``."""
+
+    WHILE_CAR_CONNECTED = "while_car_connected"
+    UNLOCK_AFTER_CHARGING = "unlock_after_charging"
+    ALWAYS_LOCKED = "always_locked"
+
+
 class Capability(StrEnum):
     """What a charger can be asked to do (found by probing, not by version)."""
 
@@ -106,6 +137,12 @@ class Capability(StrEnum):
     TIMER = "timer"
     RESTART = "restart"
     PUSH = "push"
+    ACCESS_CONTROL = "access_control"
+    CABLE_LOCK = "cable_lock"
+    LED = "led"
+    BUTTON_CURRENTS = "button_currents"
+    CLOUD = "cloud"
+    ABSOLUTE_MAX_CURRENT = "absolute_max_current"
 
 
 class ApiGeneration(StrEnum):
@@ -117,6 +154,8 @@ class ApiGeneration(StrEnum):
     """Older WiFi firmware: ``/status`` plus every RAPI command over ``/r``."""
     RAPI = "rapi"
     """RAPI over ``/r`` only (GoPlug Pro 32)."""
+    GOE_MODBUS = "goe_modbus"
+    """go-e Charger over Modbus TCP."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,4 +227,25 @@ class ChargerSnapshot:
     fault_counters: FaultCounters | None = None
     wifi_signal: int | None = None
     """RSSI in dBm."""
+    # Three-phase chargers (go-e): per phase L1, L2, L3.
+    phase_voltages: tuple[float | None, float | None, float | None] | None = None
+    phase_currents: tuple[float | None, float | None, float | None] | None = None
+    phase_powers: tuple[float | None, float | None, float | None] | None = None
+    """Per-phase power in W."""
+    power_factors: tuple[float | None, float | None, float | None] | None = None
+    """Per-phase power factor in %."""
+    neutral_voltage: float | None = None
+    error: ChargerError | None = None
+    cable_current_limit: int | None = None
+    """Ampere coding of the plugged Type 2 cable; 0 when no cable."""
+    phases_before_contactor: int | None = None
+    phases_after_contactor: int | None = None
+    access_control: AccessControl | None = None
+    cable_lock: CableLock | None = None
+    led_brightness: int | None = None
+    led_energy_saving: bool | None = None
+    absolute_max_current: int | None = None
+    button_currents: tuple[int, ...] | None = None
+    """Current of each push-button level (0 = level skipped)."""
+    cloud_disabled: bool | None = None
     capabilities: frozenset[Capability] = field(default_factory=frozenset)

@@ -20,7 +20,9 @@ from custom_components.evse_local.protocols.errors import (
 )
 from custom_components.evse_local.protocols.models import (
     FAULT_STATES,
+    AccessControl,
     ApiGeneration,
+    CableLock,
     ChargerSnapshot,
     ChargerState,
     DeviceInfo,
@@ -125,6 +127,13 @@ async def test_base_charger_refuses_every_command() -> None:
         charger.set_timer(time(1), time(2)),
         charger.clear_timer(),
         charger.restart(),
+        charger.set_access_control(AccessControl.OPEN),
+        charger.set_cable_lock(CableLock.ALWAYS_LOCKED),
+        charger.set_led_brightness(10),
+        charger.set_led_energy_saving(True),
+        charger.set_button_current(1, 16),
+        charger.set_cloud_disabled(True),
+        charger.set_absolute_max_current(16),
     ]
     for call in calls:
         with pytest.raises(EvseUnsupportedError):

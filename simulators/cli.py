@@ -1,7 +1,8 @@
 """``python -m simulators``: run one simulator of each kind on loopback.
 
-By default ``current`` listens on 8101, ``legacy`` on 8102 and ``goplug`` on
-8103, with a real-time ticker advancing the models once a second. A table of
+By default ``current`` listens on 8101, ``legacy`` on 8102, ``goplug`` on
+8103 and ``goe`` (Modbus TCP) on 8502, with a real-time ticker advancing the
+models once a second. A table of
 what runs where, and curl commands to drive it, is printed at start-up.
 Ctrl-C or SIGTERM stops everything cleanly.
 """
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .device import DeviceKind, DeviceOptions
+from .goe import DEFAULT_PORT as GOE_DEFAULT_PORT
+from .goe import GOE_KIND, GoeSimulator
 from .server import Simulator
 
 DEFAULT_PORTS = {
@@ -30,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
     parser = argparse.ArgumentParser(
         prog="python -m simulators",
-        description="Simulated OpenEVSE (current, legacy) and GoPlug chargers.",
+        description=(
+            "Simulated OpenEVSE (current, legacy), GoPlug and go-e (Modbus) chargers."
+        ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     for kind, port in DEFAULT_PORTS.items():
@@ -38,11 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
             f"--{kind}-port", type=int, default=port, help=f"port of {kind} (0: any)"
         )
     parser.add_argument(
+        "--goe-port",
+        type=int,
+        default=GOE_DEFAULT_PORT,
+        help="Modbus TCP port of goe (0: any)",
+    )
+    parser.add_argument(
         "--kind",
         dest="kinds",
         action="append",
-        choices=[str(kind) for kind in DeviceKind],
-        help="run only this kind (repeatable; default: all three)",
+        choices=[*(str(kind) for kind in DeviceKind), GOE_KIND],
+        help="run only this kind (repeatable; default: all four)",
     )
     parser.add_argument("--username", help="require HTTP Basic auth with this user")
     parser.add_argument("--password", default="", help="password for --username")
@@ -73,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 def create_simulators(args: argparse.Namespace) -> list[Simulator]:
     """Create (without starting) the simulators the arguments ask for."""
     kinds = (
-        [DeviceKind(kind) for kind in args.kinds] if args.kinds else list(DeviceKind)
+        [DeviceKind(kind) for kind in args.kinds if kind != GOE_KIND]
+        if args.kinds
+        else list(DeviceKind)
     )
     options = DeviceOptions(lowercase_hex=not args.uppercase_hex)
     return [
@@ -92,10 +105,25 @@ def create_simulators(args: argparse.Namespace) -> list[Simulator]:
     ]
 
 
-def render_table(sims: Sequence[Simulator]) -> str:
+def create_goe_simulator(args: argparse.Namespace) -> GoeSimulator | None:
+    """Create (without starting) the go-e simulator, unless left out by --kind."""
+    if args.kinds and GOE_KIND not in args.kinds:
+        return None
+    return GoeSimulator(
+        host=args.host,
+        port=args.goe_port,
+        realtime=not args.no_ticker,
+        tick_seconds=args.tick,
+        reboot_seconds=args.reboot_seconds,
+    )
+
+
+def render_table(sims: Sequence[Simulator], goe: GoeSimulator | None = None) -> str:
     """Describe what runs where, and how to drive it."""
     lines = [f"{'kind':<8} {'url':<24} device", f"{'-' * 8} {'-' * 24} {'-' * 40}"]
     lines += [f"{sim.kind!s:<8} {sim.url:<24} {sim.describe()}" for sim in sims]
+    if goe is not None:
+        lines.append(f"{goe.kind:<8} {goe.url:<24} {goe.describe()}")
     lines += ["", "Drive them with curl (GET <url>/sim lists every action):"]
     for sim in sims:
         lines.append(f"  # {sim.kind}")
@@ -106,6 +134,17 @@ def render_table(sims: Sequence[Simulator]) -> str:
             f"  curl -X POST '{sim.url}/sim/reboot?seconds=5'",
             f"  curl {sim.url}/sim/state",
         ]
+    if goe is not None:
+        # mbpoll -0: 0-based addresses as in the go-e document; -t 3 input,
+        # -t 4:int holding. One value written is function 6, which the
+        # charger (and the simulator) refuses: write 299..300 together.
+        where = f"-p {goe.port} {goe.host}"
+        lines += [
+            "  # goe (Modbus TCP, unit 1; no HTTP control: --plugged plugs a car in)",
+            f"  mbpoll -m tcp -0 -1 -t 3 -r 100 -c 60 {where}",
+            f"  mbpoll -m tcp -0 -1 -t 4 -r 200 -c 19 {where}",
+            f"  mbpoll -m tcp -0 -1 -t 4 -r 299 {where} -- 10 16",
+        ]
     lines += ["", "Ctrl-C stops."]
     return "\n".join(lines) + "\n"
 
@@ -113,12 +152,17 @@ def render_table(sims: Sequence[Simulator]) -> str:
 async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> None:
     """Run the simulators until ``stop`` is set (or ``--duration`` passes)."""
     sims = create_simulators(args)
+    goe = create_goe_simulator(args)
     try:
         for sim in sims:
             await sim.start()
             if args.plugged:
                 sim.model.plug_in()
-        out.write(render_table(sims))
+        if goe is not None:
+            await goe.start()
+            if args.plugged:
+                goe.model.plug_in()
+        out.write(render_table(sims, goe))
         out.flush()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(args.duration):
@@ -126,6 +170,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> N
     finally:
         for sim in sims:
             await sim.close()
+        if goe is not None:
+            await goe.close()
         out.write("stopped\n")
         out.flush()
 

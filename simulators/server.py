@@ -23,7 +23,7 @@ import contextlib
 from collections import Counter
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self, overload
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -32,6 +32,7 @@ from .control import ControlRoutes
 from .current import CurrentDevice
 from .device import Device, DeviceKind, DeviceOptions, Identity, default_model
 from .faults import Fault, FaultQueue
+from .goe import GOE_KIND, GoeModel, GoeSimulator, GoeSimulatorStarter
 from .goplug import GoPlugDevice
 from .legacy import LegacyDevice
 from .model import EVENT_CHANGE, EvseModel
@@ -448,6 +449,22 @@ class SimulatorStarter:
         await self.sim.close()
 
 
+@overload
+def start_simulator(  # type: ignore[overload-overlap]  # "goe" is also a str
+    kind: Literal["goe"],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    unit_id: int = 1,
+    model: GoeModel | None = None,
+    realtime: bool = False,
+    tick_seconds: float = 1.0,
+    reboot_seconds: float = 5.0,
+    identity_seed: int | None = None,
+) -> GoeSimulatorStarter: ...
+
+
+@overload
 def start_simulator(
     kind: DeviceKind | str,
     *,
@@ -462,8 +479,42 @@ def start_simulator(
     reboot_seconds: float = 5.0,
     timeout_delay: float = 15.0,
     identity_seed: int | None = None,
-) -> SimulatorStarter:
-    """Create and start a simulator (see :class:`Simulator` for the arguments)."""
+) -> SimulatorStarter: ...
+
+
+def start_simulator(
+    kind: DeviceKind | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    username: str | None = None,
+    password: str | None = None,
+    model: EvseModel | GoeModel | None = None,
+    options: DeviceOptions | None = None,
+    realtime: bool = False,
+    tick_seconds: float = 1.0,
+    reboot_seconds: float = 5.0,
+    timeout_delay: float = 15.0,
+    identity_seed: int | None = None,
+    unit_id: int = 1,
+) -> SimulatorStarter | GoeSimulatorStarter:
+    """Create and start a simulator (see :class:`Simulator` for the arguments).
+
+    ``"goe"`` is a go-e Charger over Modbus TCP (:class:`GoeSimulator`).
+    """
+    if kind == GOE_KIND:
+        return GoeSimulatorStarter(
+            GoeSimulator(
+                host=host,
+                port=port,
+                unit_id=unit_id,
+                model=model if isinstance(model, GoeModel) else None,
+                realtime=realtime,
+                tick_seconds=tick_seconds,
+                reboot_seconds=reboot_seconds,
+                identity_seed=identity_seed,
+            )
+        )
     return SimulatorStarter(
         Simulator(
             kind,
@@ -471,7 +522,7 @@ def start_simulator(
             port=port,
             username=username,
             password=password,
-            model=model,
+            model=model if isinstance(model, EvseModel) else None,
             options=options,
             realtime=realtime,
             tick_seconds=tick_seconds,

@@ -20,7 +20,16 @@ from simulators.cli import build_parser, create_simulators, main, render_table, 
 from tests.simulators.sim_helpers import until
 
 ROOT = Path(__file__).resolve().parents[2]
-ANY_PORT = ["--current-port", "0", "--legacy-port", "0", "--goplug-port", "0"]
+ANY_PORT = [
+    "--current-port",
+    "0",
+    "--legacy-port",
+    "0",
+    "--goplug-port",
+    "0",
+    "--goe-port",
+    "0",
+]
 
 
 def test_defaults_are_fixed_loopback_ports() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.const import CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -10,12 +10,11 @@ from homeassistant.exceptions import (
     ConfigEntryNotReady,
 )
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
-from .protocols.detect import connect_charger
+from .helpers import async_connect
 from .protocols.errors import EvseAuthenticationError, EvseError
 from .protocols.models import Capability
 from .services import async_setup_services
@@ -42,12 +41,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
     """Connect to the charger, read it once, and set up its entities."""
     try:
-        charger = await connect_charger(
-            async_get_clientsession(hass),
-            entry.data[CONF_HOST],
-            username=entry.data.get(CONF_USERNAME),
-            password=entry.data.get(CONF_PASSWORD),
-        )
+        charger = await async_connect(hass, entry.data)
     except EvseAuthenticationError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed"

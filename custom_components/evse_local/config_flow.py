@@ -14,12 +14,12 @@ from homeassistant.config_entries import (
 from homeassistant.const import (
     CONF_HOST,
     CONF_PASSWORD,
+    CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_USERNAME,
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -33,14 +33,20 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .const import (
     CONF_PERSIST_MAX_CURRENT,
+    CONF_PROTOCOL,
+    CONF_UNIT_ID,
+    DEFAULT_MODBUS_PORT,
     DEFAULT_SCAN_INTERVAL,
+    DEFAULT_UNIT_ID,
     DOMAIN,
+    GOE_SERVICE_PREFIX,
     LOGGER,
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
+    PROTOCOL_MODBUS,
 )
 from .coordinator import EvseConfigEntry
-from .protocols.detect import connect_charger
+from .helpers import async_connect
 from .protocols.errors import (
     EvseAuthenticationError,
     EvseConnectionError,
@@ -69,6 +75,30 @@ def _host_schema(host: str | None) -> probatio.Schema:
     )
 
 
+_MODBUS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_HOST): TextSelector(
+            TextSelectorConfig(autocomplete="off")
+        ),
+        probatio.Required(CONF_PORT, default=DEFAULT_MODBUS_PORT): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+        ),
+        probatio.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): NumberSelector(
+            NumberSelectorConfig(min=1, max=247, mode=NumberSelectorMode.BOX)
+        ),
+    }
+)
+
+
+def _modbus_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_PROTOCOL: PROTOCOL_MODBUS,
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+    }
+
+
 def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
     return {
         key: user_input[key]
@@ -91,20 +121,16 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Nothing discovered yet."""
         self._host: str | None = None
+        self._data: dict[str, Any] = {}
         self._info: DeviceInfo | None = None
         self._needs_credentials = False
 
     async def _probe(
-        self, host: str, credentials: Mapping[str, str]
+        self, data: Mapping[str, Any]
     ) -> tuple[DeviceInfo | None, dict[str, str]]:
         """Connect like the integration will; return its identity or errors."""
         try:
-            charger = await connect_charger(
-                async_get_clientsession(self.hass),
-                host,
-                username=credentials.get(CONF_USERNAME),
-                password=credentials.get(CONF_PASSWORD),
-            )
+            charger = await async_connect(self.hass, data)
         except EvseAuthenticationError:
             return None, {"base": "invalid_auth"}
         except EvseConnectionError:
@@ -112,7 +138,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         except EvseError:
             return None, {"base": "not_a_charger"}
         except Exception:  # noqa: BLE001 - never let a probe crash the flow
-            LOGGER.exception("Unexpected error while probing %s", host)
+            LOGGER.exception("Unexpected error while probing %s", data[CONF_HOST])
             return None, {"base": "unknown"}
         await charger.close()
         return charger.info, {}
@@ -120,37 +146,79 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Type in the charger's address."""
+        """Ask how the charger is reached: its web API, or Modbus TCP."""
+        return self.async_show_menu(step_id="user", menu_options=["http", "modbus"])
+
+    async def async_step_http(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Type in the address of an OpenEVSE or GoPlug charger."""
         errors: dict[str, str] = {}
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
-            credentials = _credentials(user_input)
-            info, errors = await self._probe(host, credentials)
+            data = {CONF_HOST: host, **_credentials(user_input)}
+            info, errors = await self._probe(data)
             if info is not None:
                 await self._async_identified(info, host, raise_on_progress=False)
-                return self.async_create_entry(
-                    title=_title(info, host), data={CONF_HOST: host, **credentials}
-                )
+                return self.async_create_entry(title=_title(info, host), data=data)
         return self.async_show_form(
-            step_id="user",
+            step_id="http",
             data_schema=self.add_suggested_values_to_schema(
                 _host_schema(None), user_input
             ),
             errors=errors,
         )
 
+    async def async_step_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Type in the address of a go-e Charger with Modbus TCP enabled."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _modbus_data(user_input)
+            info, errors = await self._probe(data)
+            if info is not None:
+                await self._async_identified(
+                    info, data[CONF_HOST], raise_on_progress=False
+                )
+                return self.async_create_entry(
+                    title=_title(info, data[CONF_HOST]), data=data
+                )
+        return self.async_show_form(
+            step_id="modbus",
+            data_schema=self.add_suggested_values_to_schema(_MODBUS_SCHEMA, user_input),
+            errors=errors,
+        )
+
     async def async_step_zeroconf(
         self, discovery_info: ZeroconfServiceInfo
     ) -> ConfigFlowResult:
-        """Handle a charger that announced itself (OpenEVSE, or GoPlug on ``_http``)."""
+        """Handle a charger that announced itself.
+
+        OpenEVSE (``_openevse._tcp``) and GoPlug (``_http._tcp``, goplug*) are
+        reached on the announced web port; a go-e Charger announces its own
+        service types, but is reached over Modbus TCP on port 502.
+        """
         host = discovery_info.host
-        if discovery_info.port not in (None, 80):
-            host = f"{host}:{discovery_info.port}"
+        if discovery_info.type.startswith(GOE_SERVICE_PREFIX):
+            self._data = {
+                CONF_PROTOCOL: PROTOCOL_MODBUS,
+                CONF_HOST: host,
+                CONF_PORT: DEFAULT_MODBUS_PORT,
+                CONF_UNIT_ID: DEFAULT_UNIT_ID,
+            }
+        else:
+            if discovery_info.port not in (None, 80):
+                host = f"{host}:{discovery_info.port}"
+            self._data = {CONF_HOST: host}
         self._host = host
-        info, errors = await self._probe(host, {})
+        info, errors = await self._probe(self._data)
         if errors.get("base") == "invalid_auth":
             self._needs_credentials = True
         elif info is None:
+            if self._data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS:
+                # Found on the network, but Modbus TCP is off in the go-e app.
+                return self.async_abort(reason="modbus_unreachable")
             return self.async_abort(reason=errors["base"])
         else:
             await self._async_identified(info, host)
@@ -178,16 +246,14 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         host = self._host or ""
         errors: dict[str, str] = {}
         if user_input is not None:
-            credentials = _credentials(user_input)
+            data = {**self._data, **_credentials(user_input)}
             info = self._info
             if self._needs_credentials:
-                info, errors = await self._probe(host, credentials)
+                info, errors = await self._probe(data)
                 if info is not None:
                     await self._async_identified(info, host)
             if info is not None:
-                return self.async_create_entry(
-                    title=_title(info, host), data={CONF_HOST: host, **credentials}
-                )
+                return self.async_create_entry(title=_title(info, host), data=data)
         return self.async_show_form(
             step_id="zeroconf_confirm",
             data_schema=probatio.Schema(
@@ -211,12 +277,11 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             credentials = _credentials(user_input)
-            info, errors = await self._probe(entry.data[CONF_HOST], credentials)
+            data = {CONF_HOST: entry.data[CONF_HOST], **credentials}
+            info, errors = await self._probe(data)
             if info is not None:
                 self._abort_if_other_device(entry, info)
-                return self.async_update_reload_and_abort(
-                    entry, data={CONF_HOST: entry.data[CONF_HOST], **credentials}
-                )
+                return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=probatio.Schema(_CREDENTIALS),
@@ -229,20 +294,23 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change address or credentials of the same charger."""
         entry = self._get_reconfigure_entry()
+        modbus = entry.data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS
         errors: dict[str, str] = {}
         if user_input is not None:
-            host = user_input[CONF_HOST].strip()
-            credentials = _credentials(user_input)
-            info, errors = await self._probe(host, credentials)
+            if modbus:
+                data = _modbus_data(user_input)
+            else:
+                host = user_input[CONF_HOST].strip()
+                data = {CONF_HOST: host, **_credentials(user_input)}
+            info, errors = await self._probe(data)
             if info is not None:
                 self._abort_if_other_device(entry, info)
-                return self.async_update_reload_and_abort(
-                    entry, data={CONF_HOST: host, **credentials}
-                )
+                return self.async_update_reload_and_abort(entry, data=data)
+        schema = _MODBUS_SCHEMA if modbus else _host_schema(entry.data[CONF_HOST])
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _host_schema(entry.data[CONF_HOST]), user_input or entry.data
+                schema, user_input or entry.data
             ),
             errors=errors,
         )

@@ -10,6 +10,14 @@ DOMAIN: Final = "evse_local"
 LOGGER = logging.getLogger(__package__)
 
 CONF_PERSIST_MAX_CURRENT: Final = "persist_max_current"
+CONF_PROTOCOL: Final = "protocol"
+CONF_UNIT_ID: Final = "unit_id"
+PROTOCOL_HTTP: Final = "http"
+PROTOCOL_MODBUS: Final = "modbus"
+DEFAULT_MODBUS_PORT: Final = 502
+DEFAULT_UNIT_ID: Final = 1
+# go-e announces _go-e_go-eCharger._tcp and _go-e_go-eCharger_V4._tcp.
+GOE_SERVICE_PREFIX: Final = "_go-e_"
 DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=10)
 MIN_SCAN_INTERVAL_SECONDS: Final = 5
 MAX_SCAN_INTERVAL_SECONDS: Final = 300

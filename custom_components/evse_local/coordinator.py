@@ -11,6 +11,7 @@ from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import (
     COMMAND_FOLLOW_UP_SECONDS,
@@ -20,13 +21,14 @@ from .const import (
     PUSH_RETRY_INITIAL,
     PUSH_RETRY_MAX,
 )
+from .limits import SessionLimitEnforcer
 from .protocols.charger import Charger
 from .protocols.errors import (
     EvseAuthenticationError,
     EvseError,
     EvseUnsupportedError,
 )
-from .protocols.models import ChargerSnapshot, ChargeTimer
+from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
 
@@ -58,6 +60,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         # The last daily window seen, so the timer switch can turn it back on.
         self.timer_window: ChargeTimer | None = None
         self._follow_up: asyncio.Task[None] | None = None
+        self.limits = SessionLimitEnforcer()
         super().__init__(
             hass,
             LOGGER,
@@ -67,9 +70,44 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             always_update=False,
         )
 
+    @staticmethod
+    def enforces_limits(snapshot: ChargerSnapshot) -> bool:
+        """Whether session limits are the integration's job for this charger."""
+        capabilities = snapshot.capabilities
+        return Capability.PAUSE in capabilities and not capabilities & {
+            Capability.ENERGY_LIMIT,
+            Capability.TIME_LIMIT,
+        }
+
+    def _after_read(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
+        """Apply integration-enforced session limits to a fresh snapshot."""
+        if not self.enforces_limits(snapshot):
+            return snapshot
+        if self.limits.update(snapshot, dt_util.utcnow()):
+            LOGGER.info("%s: session limit reached, pausing", self.name)
+            self.config_entry.async_create_background_task(
+                self.hass, self._async_pause_at_limit(), f"{self.name} session limit"
+            )
+        return self.limits.decorate(snapshot)
+
+    @callback
+    def async_limits_changed(self) -> None:
+        """Show a limit the user just set or cleared, without a new read."""
+        self.async_set_updated_data(self.limits.decorate(self.data))
+
+    async def _async_pause_at_limit(self) -> None:
+        try:
+            await self.charger.set_paused(True)
+        except EvseError as err:
+            LOGGER.warning(
+                "%s: could not pause at the session limit: %s", self.name, err
+            )
+            return
+        await self.async_refresh()
+
     async def _async_update_data(self) -> ChargerSnapshot:
         try:
-            return await self.charger.poll()
+            return self._after_read(await self.charger.poll())
         except EvseAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="authentication_failed"
@@ -114,7 +152,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             # Push is live: no polling until it drops.
             self.update_interval = None
             LOGGER.debug("%s: push connected, polling stopped", self.name)
-        self.async_set_updated_data(snapshot)
+        self.async_set_updated_data(self._after_read(snapshot))
 
     async def async_run_push(self) -> None:
         """Keep the push connection up for the entry's lifetime.

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Concatenate
 
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import DOMAIN
+from .const import (
+    CONF_PROTOCOL,
+    CONF_UNIT_ID,
+    DEFAULT_MODBUS_PORT,
+    DEFAULT_UNIT_ID,
+    DOMAIN,
+    PROTOCOL_MODBUS,
+)
 from .entity import EvseEntity
+from .protocols.charger import Charger
+from .protocols.detect import connect_charger
 from .protocols.errors import (
     EvseAuthenticationError,
     EvseCommandBlockedError,
@@ -18,6 +30,23 @@ from .protocols.errors import (
     EvseUnsupportedError,
     EvseVehicleRequiredError,
 )
+from .protocols.goe_modbus.charger import connect_goe
+
+
+async def async_connect(hass: HomeAssistant, data: Mapping[str, Any]) -> Charger:
+    """Connect to the charger an entry (or a flow's input) describes."""
+    if data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS:
+        return await connect_goe(
+            data[CONF_HOST],
+            port=data.get(CONF_PORT, DEFAULT_MODBUS_PORT),
+            unit_id=data.get(CONF_UNIT_ID, DEFAULT_UNIT_ID),
+        )
+    return await connect_charger(
+        async_get_clientsession(hass),
+        data[CONF_HOST],
+        username=data.get(CONF_USERNAME),
+        password=data.get(CONF_PASSWORD),
+    )
 
 
 def translate_error(err: EvseError, charger: str) -> HomeAssistantError:
@@ -61,6 +90,13 @@ def evse_command[EntityT: EvseEntity, **P](
         coordinator = self.coordinator
         try:
             await func(self, *args, **kwargs)
+        except ValueError as err:
+            # The protocol refused the value before sending anything.
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_value",
+                translation_placeholders={"error": str(err)},
+            ) from err
         except EvseError as err:
             if isinstance(err, EvseAuthenticationError):
                 coordinator.config_entry.async_start_reauth(self.hass)

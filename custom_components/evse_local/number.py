@@ -11,7 +11,7 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.const import EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -26,6 +26,7 @@ PARALLEL_UPDATES = 1
 
 J1772_MIN_CURRENT = 6
 FALLBACK_MAX_CURRENT = 80
+GOE_HARDWARE_MAX_CURRENT = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,29 @@ class EvseNumberDescription(NumberEntityDescription):
     max_fn: Callable[[ChargerSnapshot], float]
     set_fn: Callable[[Charger, float, bool], Awaitable[None]]
     has_fn: Callable[[ChargerSnapshot], bool]
+
+
+def _button_level(level: int) -> EvseNumberDescription:
+    """Describe one push-button level's current; 0 skips the level."""
+    return EvseNumberDescription(
+        key=f"button_current_{level}",
+        translation_key=f"button_current_{level}",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
+        has_fn=has_capability(Capability.BUTTON_CURRENTS),
+        value_fn=lambda snapshot: (
+            snapshot.button_currents[level - 1] if snapshot.button_currents else None
+        ),
+        min_fn=lambda snapshot: 0,
+        max_fn=lambda snapshot: GOE_HARDWARE_MAX_CURRENT,
+        set_fn=lambda charger, value, persist: charger.set_button_current(
+            level, round(value)
+        ),
+    )
 
 
 DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
@@ -55,6 +79,35 @@ DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
             round(value), persist=persist
         ),
     ),
+    EvseNumberDescription(
+        key="absolute_max_current",
+        translation_key="absolute_max_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_capability(Capability.ABSOLUTE_MAX_CURRENT),
+        value_fn=lambda snapshot: snapshot.absolute_max_current,
+        min_fn=lambda snapshot: J1772_MIN_CURRENT,
+        max_fn=lambda snapshot: GOE_HARDWARE_MAX_CURRENT,
+        set_fn=lambda charger, value, persist: charger.set_absolute_max_current(
+            round(value)
+        ),
+    ),
+    EvseNumberDescription(
+        key="led_brightness",
+        translation_key="led_brightness",
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_capability(Capability.LED),
+        value_fn=lambda snapshot: snapshot.led_brightness,
+        min_fn=lambda snapshot: 0,
+        max_fn=lambda snapshot: 255,
+        set_fn=lambda charger, value, persist: charger.set_led_brightness(round(value)),
+    ),
+    *(_button_level(level) for level in range(1, 6)),
 )
 
 

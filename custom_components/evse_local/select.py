@@ -14,7 +14,13 @@ from .coordinator import EvseConfigEntry
 from .entity import EvseEntity, has_capability, supported_entities
 from .helpers import evse_command
 from .protocols.charger import Charger
-from .protocols.models import Capability, ChargerSnapshot, ServiceLevel
+from .protocols.models import (
+    AccessControl,
+    CableLock,
+    Capability,
+    ChargerSnapshot,
+    ServiceLevel,
+)
 
 PARALLEL_UPDATES = 1
 
@@ -41,6 +47,30 @@ DESCRIPTIONS: tuple[EvseSelectDescription, ...] = (
         select_fn=lambda charger, option: charger.set_service_level(
             ServiceLevel(option)
         ),
+    ),
+    EvseSelectDescription(
+        key="access_control",
+        translation_key="access_control",
+        entity_category=EntityCategory.CONFIG,
+        options=[mode.value for mode in AccessControl],
+        has_fn=has_capability(Capability.ACCESS_CONTROL),
+        value_fn=lambda snapshot: (
+            snapshot.access_control.value if snapshot.access_control else None
+        ),
+        select_fn=lambda charger, option: charger.set_access_control(
+            AccessControl(option)
+        ),
+    ),
+    EvseSelectDescription(
+        key="cable_lock",
+        translation_key="cable_lock",
+        entity_category=EntityCategory.CONFIG,
+        options=[mode.value for mode in CableLock],
+        has_fn=has_capability(Capability.CABLE_LOCK),
+        value_fn=lambda snapshot: (
+            snapshot.cable_lock.value if snapshot.cable_lock else None
+        ),
+        select_fn=lambda charger, option: charger.set_cable_lock(CableLock(option)),
     ),
 )
 

@@ -14,6 +14,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     EntityCategory,
     UnitOfElectricCurrent,
@@ -27,9 +28,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import EvseConfigEntry
+from .coordinator import EvseConfigEntry, EvseCoordinator
 from .entity import EvseEntity, supported_entities
-from .protocols.models import Capability, ChargerSnapshot, ChargerState
+from .protocols.models import ChargerError, ChargerSnapshot, ChargerState
 
 PARALLEL_UPDATES = 0
 
@@ -45,7 +46,46 @@ class EvseSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[ChargerSnapshot], StateType]
     has_fn: Callable[[ChargerSnapshot], bool] = lambda snapshot: True
+    attributes_fn: Callable[[EvseCoordinator], dict[str, Any]] | None = None
     monotonic: bool = False
+
+
+def _limit_attributes(coordinator: EvseCoordinator) -> dict[str, Any]:
+    """Say who enforces the session limit: the charger or the integration."""
+    enforced = coordinator.enforces_limits(coordinator.data)
+    return {"enforced_by": "integration" if enforced else "charger"}
+
+
+_PHASES = ("l1", "l2", "l3")
+
+
+def _per_phase(
+    key: str,
+    field: str,
+    device_class: SensorDeviceClass,
+    unit: str,
+    precision: int,
+) -> tuple[EvseSensorDescription, ...]:
+    """One disabled-by-default sensor per phase for a three-phase reading."""
+
+    def make(index: int, phase: str) -> EvseSensorDescription:
+        def value(snapshot: ChargerSnapshot) -> StateType:
+            values = getattr(snapshot, field)
+            return None if values is None else values[index]
+
+        return EvseSensorDescription(
+            key=f"{key}_{phase}",
+            translation_key=f"{key}_{phase}",
+            device_class=device_class,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=unit,
+            suggested_display_precision=precision,
+            entity_registry_enabled_default=False,
+            value_fn=value,
+            has_fn=lambda snapshot: getattr(snapshot, field) is not None,
+        )
+
+    return tuple(make(index, phase) for index, phase in enumerate(_PHASES))
 
 
 def _temperature(index: int) -> EvseSensorDescription:
@@ -164,7 +204,8 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot: snapshot.energy_limit,
-        has_fn=lambda snapshot: Capability.ENERGY_LIMIT in snapshot.capabilities,
+        has_fn=lambda snapshot: snapshot.energy_limit is not None,
+        attributes_fn=_limit_attributes,
     ),
     EvseSensorDescription(
         key="time_limit",
@@ -173,7 +214,76 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.MINUTES,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot: snapshot.time_limit,
-        has_fn=lambda snapshot: Capability.TIME_LIMIT in snapshot.capabilities,
+        has_fn=lambda snapshot: snapshot.time_limit is not None,
+        attributes_fn=_limit_attributes,
+    ),
+    EvseSensorDescription(
+        key="error",
+        translation_key="error",
+        device_class=SensorDeviceClass.ENUM,
+        options=[error.value for error in ChargerError],
+        value_fn=lambda snapshot: snapshot.error.value if snapshot.error else None,
+        has_fn=lambda snapshot: snapshot.error is not None,
+    ),
+    EvseSensorDescription(
+        key="cable_current",
+        translation_key="cable_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=lambda snapshot: snapshot.cable_current_limit,
+        has_fn=lambda snapshot: snapshot.cable_current_limit is not None,
+    ),
+    EvseSensorDescription(
+        key="phases_before_contactor",
+        translation_key="phases_before_contactor",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda snapshot: snapshot.phases_before_contactor,
+        has_fn=lambda snapshot: snapshot.phases_before_contactor is not None,
+    ),
+    EvseSensorDescription(
+        key="phases_after_contactor",
+        translation_key="phases_after_contactor",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda snapshot: snapshot.phases_after_contactor,
+        has_fn=lambda snapshot: snapshot.phases_after_contactor is not None,
+    ),
+    *_per_phase(
+        "voltage",
+        "phase_voltages",
+        SensorDeviceClass.VOLTAGE,
+        UnitOfElectricPotential.VOLT,
+        0,
+    ),
+    *_per_phase(
+        "current",
+        "phase_currents",
+        SensorDeviceClass.CURRENT,
+        UnitOfElectricCurrent.AMPERE,
+        1,
+    ),
+    *_per_phase(
+        "power",
+        "phase_powers",
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        0,
+    ),
+    *_per_phase(
+        "power_factor",
+        "power_factors",
+        SensorDeviceClass.POWER_FACTOR,
+        PERCENTAGE,
+        0,
+    ),
+    EvseSensorDescription(
+        key="neutral_voltage",
+        translation_key="neutral_voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        entity_registry_enabled_default=False,
+        value_fn=lambda snapshot: snapshot.neutral_voltage,
+        has_fn=lambda snapshot: snapshot.neutral_voltage is not None,
     ),
     *(_temperature(index) for index in range(3)),
     _fault_counter("gfci_trips", "gfci"),
@@ -295,6 +405,12 @@ class EvseSensor(EvseEntity, RestoreSensor):
     def native_value(self) -> StateType:
         """The value last read from the charger."""
         return self._value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra facts some sensors carry (who enforces a limit)."""
+        attributes_fn = self.entity_description.attributes_fn
+        return None if attributes_fn is None else attributes_fn(self.coordinator)
 
     @property
     def extra_restore_state_data(self) -> EvseSensorExtraStoredData:

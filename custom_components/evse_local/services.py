@@ -22,6 +22,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry
@@ -101,13 +102,27 @@ async def _set_session_limit(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="limit_missing"
         )
-    snapshot = entry.runtime_data.coordinator.data
-    if energy is not None:
-        _require(entry, Capability.ENERGY_LIMIT)
+    coordinator = entry.runtime_data.coordinator
+    snapshot = coordinator.data
     minutes: int | None = None
     if duration is not None:
-        _require(entry, Capability.TIME_LIMIT)
         minutes = max(1, -int(-duration.total_seconds() // 60))
+    if coordinator.enforces_limits(snapshot):
+        # No native limit on this charger: the integration watches and pauses.
+        coordinator.limits.set(
+            energy_kwh=energy, minutes=minutes, now=dt_util.utcnow(), snapshot=snapshot
+        )
+        coordinator.async_limits_changed()
+        return {
+            "energy": energy,
+            "duration_minutes": minutes,
+            "rounded": False,
+            "enforced_by": "integration",
+        }
+    if energy is not None:
+        _require(entry, Capability.ENERGY_LIMIT)
+    if minutes is not None:
+        _require(entry, Capability.TIME_LIMIT)
     if (
         energy is not None
         and minutes is not None
@@ -145,12 +160,18 @@ async def _set_session_limit(call: ServiceCall) -> ServiceResponse:
         "energy": applied.energy_kwh,
         "duration_minutes": applied.minutes,
         "rounded": applied.rounded,
+        "enforced_by": "charger",
     }
 
 
 async def _clear_session_limit(call: ServiceCall) -> None:
     entry = _entry(call)
-    capabilities = entry.runtime_data.coordinator.data.capabilities
+    coordinator = entry.runtime_data.coordinator
+    if coordinator.enforces_limits(coordinator.data):
+        coordinator.limits.clear()
+        coordinator.async_limits_changed()
+        return
+    capabilities = coordinator.data.capabilities
     if not capabilities & {Capability.ENERGY_LIMIT, Capability.TIME_LIMIT}:
         _require(entry, Capability.ENERGY_LIMIT)
     await _run(entry, entry.runtime_data.charger.clear_session_limit)

@@ -60,6 +60,22 @@ DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
             _enable_timer(coordinator) if on else coordinator.charger.clear_timer()
         ),
     ),
+    EvseSwitchDescription(
+        key="led_energy_saving",
+        translation_key="led_energy_saving",
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_capability(Capability.LED),
+        value_fn=lambda snapshot: snapshot.led_energy_saving,
+        set_fn=lambda coordinator, on: coordinator.charger.set_led_energy_saving(on),
+    ),
+    EvseSwitchDescription(
+        key="cloud_disabled",
+        translation_key="cloud_disabled",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        has_fn=has_capability(Capability.CLOUD),
+        value_fn=lambda snapshot: snapshot.cloud_disabled,
+        set_fn=lambda coordinator, on: coordinator.charger.set_cloud_disabled(on),
+    ),
 )
 
 

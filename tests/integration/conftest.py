@@ -9,14 +9,14 @@ from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.evse_local.const import DOMAIN
-from simulators import Simulator, start_simulator
+from custom_components.evse_local.const import CONF_UNIT_ID, DOMAIN
+from simulators import GoeSimulator, Simulator, start_simulator
 
 KINDS = ("current", "legacy", "goplug")
 
@@ -88,13 +88,30 @@ async def rapi_sim(
         yield sim
 
 
-async def add_charger(hass: HomeAssistant, sim: Simulator, **data: str) -> ConfigEntry:
+async def add_charger(
+    hass: HomeAssistant, sim: Simulator | GoeSimulator, **data: str
+) -> ConfigEntry:
     """Add a charger through the config flow, as a user would."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
+    assert result["type"] is FlowResultType.MENU
+    if sim.kind == "goe":
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "modbus"}
+        )
+        user_input: dict[str, Any] = {
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.port,
+            CONF_UNIT_ID: 1,
+        }
+    else:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "http"}
+        )
+        user_input = {CONF_HOST: sim.host, **data}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: sim.host, **data}
+        result["flow_id"], user_input
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()

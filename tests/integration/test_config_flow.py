@@ -54,12 +54,18 @@ async def _start_reconfigure(
     )
 
 
-async def _start_user_flow(hass: HomeAssistant) -> str:
+async def _start_user_flow(hass: HomeAssistant, step: str = "http") -> str:
+    """Open the add-a-charger menu and pick how the charger is reached."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["http", "modbus"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == step
     return str(result["flow_id"])
 
 
@@ -182,7 +188,7 @@ async def test_user_flow_unexpected_error_then_recovers(
     """A bug while probing is logged and shown as unknown, never a crash."""
     flow_id = await _start_user_flow(hass)
     with patch(
-        "custom_components.evse_local.config_flow.connect_charger",
+        "custom_components.evse_local.helpers.connect_charger",
         side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(
@@ -242,7 +248,7 @@ async def test_zeroconf_on_port_80_uses_bare_host(
     info = _zeroconf(current_sim)
     info.port = 80
     with patch(
-        "custom_components.evse_local.config_flow.connect_charger",
+        "custom_components.evse_local.helpers.connect_charger",
         side_effect=RuntimeError("not reached in real life"),
     ) as probe:
         result = await hass.config_entries.flow.async_init(

@@ -61,7 +61,7 @@ async def test_garbage_makes_unavailable_then_recovers(
 ) -> None:
     """Bad replies: unavailable at once, one log line, back on the next poll."""
     with patch(
-        "custom_components.evse_local.connect_charger",
+        "custom_components.evse_local.helpers.connect_charger",
         partial(connect_charger, timeout=0.5),
     ):
         entry = await add_charger(hass, rapi_sim)

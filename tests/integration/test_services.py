@@ -46,7 +46,12 @@ async def test_session_limit_rapi_rounds_up_and_says_so(
         energy=7.2,
         duration={"hours": 1, "minutes": 10},
     )
-    assert response == {"energy": 8.0, "duration_minutes": 75, "rounded": True}
+    assert response == {
+        "energy": 8.0,
+        "duration_minutes": 75,
+        "rounded": True,
+        "enforced_by": "charger",
+    }
     assert rapi_sim.model.charge_limit_kwh == 8
     assert rapi_sim.model.time_limit_15 == 5
     snapshot = entry.runtime_data.coordinator.data
@@ -90,7 +95,12 @@ async def test_session_limit_json_api(
     response = await _call(
         hass, "set_session_limit", entry.entry_id, response=True, energy=7.5
     )
-    assert response == {"energy": 7.5, "duration_minutes": None, "rounded": False}
+    assert response == {
+        "energy": 7.5,
+        "duration_minutes": None,
+        "rounded": False,
+        "enforced_by": "charger",
+    }
     assert current_sim.model.gateway_limit is not None
     assert entry.runtime_data.coordinator.data.energy_limit == 7.5
 

@@ -9,6 +9,7 @@ from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL
 
 from .common import PushWindow, Timing, Traffic, Unavailable
 from .evse_local import EvseLocalKind
+from .goe import RATIO_TARGET, TRANSACTIONS_TARGET, GoeResults, ModbusTraffic
 from .in_hass import HassLatency
 from .reference import (
     CORE_POLL_SECONDS,
@@ -37,6 +38,7 @@ class Results:
     push_alone: dict[str, PushWindow]
     refresh: dict[str, dict[str, Traffic | Unavailable]]
     hass_latency: dict[str, dict[str, HassLatency | Unavailable]]
+    goe: GoeResults
 
 
 @dataclass(slots=True)
@@ -522,6 +524,154 @@ def _unavailables(value: object) -> list[Unavailable]:
     return []
 
 
+# ------------------------------------------------------------------ go-e
+
+
+def _functions(item: ModbusTraffic) -> str:
+    per_op = (
+        f"function {function} x{_num(count / item.operations)}"
+        for function, count in item.functions.items()
+    )
+    return ", ".join(per_op)
+
+
+def _transactions(item: ModbusTraffic) -> str:
+    return f"{_num(item.transactions_per_op)} ({_functions(item)})"
+
+
+def _modbus_bytes(item: ModbusTraffic) -> str:
+    return f"{_num(item.bytes_down_per_op, 0)} / {_num(item.bytes_up_per_op, 0)}"
+
+
+def goe_rows(goe: GoeResults, changes: int) -> list[Row]:
+    """The go-e table: EVSE Local next to one read per entity."""
+    poll, entity = goe.poll, goe.per_entity
+    return [
+        Row(
+            "Modbus transactions per steady poll",
+            _transactions(poll),
+            _transactions(entity) + f": {goe.entities} entities, one read each",
+            f"≤ {TRANSACTIONS_TARGET}",
+            _yes(poll.transactions_per_op <= TRANSACTIONS_TARGET),
+        ),
+        Row(
+            "Fewer transactions than one read per entity",
+            f"{_num(goe.ratio, 1)}x",
+            "1x",
+            f"≥ {RATIO_TARGET}x",
+            _yes(goe.ratio >= RATIO_TARGET),
+        ),
+        Row(
+            "Bytes per steady poll, received / sent (on the wire)",
+            _modbus_bytes(poll),
+            _modbus_bytes(entity),
+        ),
+        Row(
+            "Modbus transactions to connect (identity, settings) and first refresh",
+            _transactions(goe.setup),
+            "n/a",
+        ),
+        Row(
+            "Pause → state visible, protocol level, median / p95",
+            "command + refresh: " + _timing(goe.pause),
+            "n/a",
+            "< 1 s",
+            _yes(_fast(goe.pause)),
+        ),
+        Row(
+            "Max-current change → state visible, protocol level, median / p95",
+            "command + refresh: " + _timing(goe.max_current),
+            "n/a",
+            "< 1 s",
+            _yes(_fast(goe.max_current)),
+        ),
+        Row(
+            f"EEPROM writes in {_num(changes)} automated current changes",
+            _num(goe.eeprom_writes)
+            + (f" ({goe.changes.errors} failed)" if goe.changes.errors else ""),
+            f"one value to 299: {_num(goe.yaml_function_6.errors)} of "
+            f"{_num(changes)} refused (function 6 not implemented); a list to "
+            f"300: {_num(goe.yaml_function_16_eeprom_writes)} EEPROM writes",
+            "0",
+            _yes(goe.eeprom_writes == 0 and not goe.changes.errors),
+        ),
+        Row(
+            "Modbus transactions per current change (write, read back)",
+            _transactions(goe.changes),
+            _transactions(goe.yaml_function_6),
+        ),
+    ]
+
+
+def goe_notes(goe: GoeResults, settings: dict[str, int]) -> list[str]:
+    """How the go-e numbers were made."""
+    return [
+        (
+            f"- Steady poll: {settings['polls']} polls of `GoeCharger.poll()` "
+            "with the simulated car charging and the model 10 s further on before "
+            "each, after `connect_goe()` and a first refresh. Transactions per "
+            "function code are counted by the simulator; bytes on the wire by "
+            "the same relay as above (Modbus TCP frames: 7-byte MBAP header + "
+            "PDU). The client's own byte counters "
+            + ("match the wire exactly." if goe.client_estimate_exact else "differ.")
+        ),
+        (
+            f"- One read per entity: the {goe.entities} registers behind the "
+            "snapshot fields EVSE Local fills, each read on its own per scan "
+            "(function 3 for holding, 4 for input registers), as a `modbus:` "
+            "YAML configuration with one entity per register does. Its "
+            "`virtual_count` option shares one read among values of the same "
+            "data type, scale and unit only (such as the three phase voltages)."
+        ),
+        (
+            f"- Writes: {_num(settings['changes'])} calls cycling through 6…32 A. "
+            "EVSE Local: `set_max_current(amps)` writes AMPERE_VOLATILE (299) "
+            "with function 16 and reads it back. YAML: the `modbus.write_register` "
+            "action sends one value with function 6, which the charger answers "
+            "with exception 1; a list goes out as function 16, and on "
+            "AMPERE_EEPROM (300) each one is an EEPROM write (about 100 000 in "
+            "the charger's life)."
+        ),
+        (
+            "- Latency: the command, then polls until the snapshot shows it; the "
+            "verified write already puts it in the snapshot, the poll is the "
+            "coordinator's refresh after every command."
+        ),
+    ]
+
+
+def goe_section(results: Results) -> list[str]:
+    """The go-e part of ``results.md``."""
+    lines = [
+        "## go-e Charger over Modbus TCP",
+        "",
+        (
+            "EVSE Local against the `goe` simulator, side by side with how a "
+            "hand-written Home Assistant `modbus:` YAML setup reads and writes "
+            "the same values. Met? is given for EVSE Local."
+        ),
+        "",
+        "| Metric | EVSE Local | YAML Modbus, one read per entity | Target | Met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines.extend(
+        "| "
+        + " | ".join(
+            _cell(value)
+            for value in (
+                row.metric,
+                row.evse_local,
+                row.reference,
+                row.target,
+                row.met,
+            )
+        )
+        + " |"
+        for row in goe_rows(results.goe, results.settings["changes"])
+    )
+    return [*lines, "", *goe_notes(results.goe, results.settings)]
+
+
 def markdown(results: Results) -> str:
     """The whole ``results.md``."""
     versions = ", ".join(
@@ -555,6 +705,8 @@ def markdown(results: Results) -> str:
             "",
             *notes(results),
             "",
+            *goe_section(results),
+            "",
         ]
     )
 
@@ -572,6 +724,12 @@ def plain(value: object) -> object:
         data: dict[str, Any] = {
             item.name: plain(getattr(value, item.name)) for item in fields(value)
         }
+        if isinstance(value, ModbusTraffic):
+            data["per_operation"] = {
+                "transactions": value.transactions_per_op,
+                "bytes_down": value.bytes_down_per_op,
+                "bytes_up": value.bytes_up_per_op,
+            }
         if isinstance(value, Traffic):
             data["per_operation"] = {
                 "requests": value.requests_per_op,

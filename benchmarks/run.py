@@ -6,7 +6,9 @@ ignored). Takes well under two minutes; nothing here asserts a time.
 
 What is compared: EVSE Local (this repository) and python-openevse-http, the
 library behind Home Assistant's core ``openevse`` integration and the HACS
-``firstof9/openevse`` one, on the three simulated chargers of ``simulators/``.
+``firstof9/openevse`` one, on the three simulated chargers of ``simulators/``;
+and on the go-e Modbus simulator, EVSE Local next to a YAML Modbus setup that
+reads one register per entity (``benchmarks/goe.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from .common import KINDS, Traffic, Unavailable
 from .evse_local import measure_kind as measure_evse_local
 from .evse_local import push_alone as evse_local_push_alone
+from .goe import measure_goe
 from .in_hass import (
     EVSE_LOCAL,
     OPENEVSE,
@@ -76,6 +79,7 @@ async def collect(args: argparse.Namespace) -> Results:
         reference[kind] = await measure_reference(
             kind, polls=args.polls, reps=args.reps, changes=args.changes
         )
+    goe = await measure_goe(polls=args.polls, reps=args.reps, changes=args.changes)
     compatibility = await probe_compatibility()
     push_alone = {
         EVSE_LOCAL: await evse_local_push_alone(args.minutes),
@@ -126,6 +130,7 @@ async def collect(args: argparse.Namespace) -> Results:
         push_alone=push_alone,
         refresh=refresh,
         hass_latency=hass_latency,
+        goe=goe,
     )
 
 

@@ -41,7 +41,6 @@ import ipaddress
 import math
 import struct
 from collections import Counter
-from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from types import TracebackType
@@ -56,6 +55,8 @@ from pymodbus.pdu.register_message import (
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from .starter import Starter
 
 GOE_KIND = "goe"
 DEFAULT_PORT = 8502
@@ -865,30 +866,4 @@ class GoeSimulator:
             last = now
 
 
-class GoeSimulatorStarter:
-    """What ``start_simulator("goe")`` returns: await it, or use ``async with``."""
-
-    def __init__(self, sim: GoeSimulator) -> None:
-        """Wrap a simulator that is not started yet."""
-        self.sim = sim
-
-    async def _start(self) -> GoeSimulator:
-        await self.sim.start()
-        return self.sim
-
-    def __await__(self) -> Generator[Any, None, GoeSimulator]:
-        """``sim = await start_simulator("goe")``; close it yourself."""
-        return self._start().__await__()
-
-    async def __aenter__(self) -> GoeSimulator:
-        """``async with start_simulator("goe") as sim``: closed on exit."""
-        return await self._start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the simulator."""
-        await self.sim.close()
+GoeSimulatorStarter = Starter[GoeSimulator]

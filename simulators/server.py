@@ -21,7 +21,6 @@ import base64
 import binascii
 import contextlib
 from collections import Counter
-from collections.abc import Generator
 from types import TracebackType
 from typing import Any, Literal, Self, overload
 
@@ -36,6 +35,7 @@ from .goe import GOE_KIND, GoeModel, GoeSimulator, GoeSimulatorStarter
 from .goplug import GoPlugDevice
 from .legacy import LegacyDevice
 from .model import EVENT_CHANGE, EvseModel
+from .starter import Starter
 
 DEVICE_CLASSES: dict[DeviceKind, type[Device]] = {
     DeviceKind.CURRENT: CurrentDevice,
@@ -420,33 +420,7 @@ async def _drop(
     return stream
 
 
-class SimulatorStarter:
-    """What :func:`start_simulator` returns: await it, or use ``async with``."""
-
-    def __init__(self, sim: Simulator) -> None:
-        """Wrap a simulator that is not started yet."""
-        self.sim = sim
-
-    async def _start(self) -> Simulator:
-        await self.sim.start()
-        return self.sim
-
-    def __await__(self) -> Generator[Any, None, Simulator]:
-        """``sim = await start_simulator(...)``; close it yourself."""
-        return self._start().__await__()
-
-    async def __aenter__(self) -> Simulator:
-        """``async with start_simulator(...) as sim``: closed on exit."""
-        return await self._start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the simulator."""
-        await self.sim.close()
+SimulatorStarter = Starter[Simulator]
 
 
 @overload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -10,6 +11,7 @@ from homeassistant.exceptions import (
     ConfigEntryNotReady,
 )
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -54,14 +56,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         ) from err
     if entry.unique_id is not None and charger.info.serial != entry.unique_id:
         # Another charger now answers at this address: never mix their data.
+        await charger.close()
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="wrong_device",
             translation_placeholders={"host": entry.data[CONF_HOST]},
         )
-
     coordinator = EvseCoordinator(hass, entry, charger)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except Exception:
+        # Setup will be retried with a new connection: release this one
+        # (a Modbus charger holds an open TCP connection).
+        await charger.close()
+        raise
     entry.runtime_data = EvseRuntimeData(charger=charger, coordinator=coordinator)
 
     if Capability.PUSH in coordinator.data.capabilities:
@@ -78,3 +86,22 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> boo
     if unloaded:
         await entry.runtime_data.charger.close()
     return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EvseConfigEntry, device_entry: dr.AnyDeviceEntry
+) -> bool:
+    """Let the user remove a device unless it is the charger this entry serves.
+
+    The live device is identified like in ``EvseEntity``: by the charger's
+    serial, or by the entry id for firmware that reports no identity. An entry
+    with a unique id always serves that serial (setup refuses any other).
+    """
+    if entry.unique_id is not None:
+        identifier = entry.unique_id
+    elif entry.state is ConfigEntryState.LOADED:
+        identifier = entry.runtime_data.charger.info.serial or entry.entry_id
+    else:
+        # Not connected and no stored identity: which device is live is unknown.
+        return False
+    return (DOMAIN, identifier) not in device_entry.identifiers

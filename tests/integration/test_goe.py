@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
     SOURCE_ZEROCONF,
+    ConfigEntryState,
 )
 from homeassistant.const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -41,6 +42,8 @@ from custom_components.evse_local.const import (
     DOMAIN,
     PROTOCOL_MODBUS,
 )
+from custom_components.evse_local.protocols.errors import EvseConnectionError
+from custom_components.evse_local.protocols.goe_modbus.charger import GoeCharger
 from simulators import GoeSimulator, start_simulator
 
 from .conftest import add_charger, state_of
@@ -363,3 +366,34 @@ async def test_goe_zeroconf_without_modbus(
         )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "modbus_unreachable"
+
+
+async def test_failed_first_read_releases_the_connection(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """Setup that fails after connecting closes the Modbus connection it opened."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=goe_sim.identity.serial, data=_data(goe_sim)
+    )
+    entry.add_to_hass(hass)
+    with (
+        patch.object(GoeCharger, "poll", side_effect=EvseConnectionError("gone")),
+        patch.object(GoeCharger, "close", autospec=True) as close,
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    close.assert_awaited_once()
+
+
+async def test_other_goe_at_the_address_is_refused(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A different charger on the port: setup error, connection released."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="000001", data=_data(goe_sim))
+    entry.add_to_hass(hass)
+    with patch.object(GoeCharger, "close", autospec=True) as close:
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    close.assert_awaited_once()

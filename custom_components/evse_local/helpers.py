@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Concatenate
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
@@ -29,6 +31,7 @@ from .protocols.errors import (
     EvseError,
     EvseUnsupportedError,
     EvseVehicleRequiredError,
+    EvseWriteNotAppliedError,
 )
 from .protocols.goe_modbus.charger import connect_goe
 
@@ -47,6 +50,34 @@ async def async_connect(hass: HomeAssistant, data: Mapping[str, Any]) -> Charger
         username=data.get(CONF_USERNAME),
         password=data.get(CONF_PASSWORD),
     )
+
+
+# Command failures only the user can fix (a firmware update): repair issues.
+REPAIRS: dict[type[EvseError], str] = {
+    EvseCommandBlockedError: "firmware_blocks_command",
+    EvseWriteNotAppliedError: "writes_not_applied",
+}
+
+
+@callback
+def async_track_command_outcome(
+    hass: HomeAssistant, entry: ConfigEntry, err: EvseError | None = None
+) -> None:
+    """Open a repair issue for a failure the user must fix; close it on success."""
+    for error_class, key in REPAIRS.items():
+        issue_id = f"{key}_{entry.entry_id}"
+        if isinstance(err, error_class):
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=key,
+                translation_placeholders={"charger": entry.title, "error": str(err)},
+            )
+        else:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 def translate_error(err: EvseError, charger: str) -> HomeAssistantError:
@@ -100,7 +131,9 @@ def evse_command[EntityT: EvseEntity, **P](
         except EvseError as err:
             if isinstance(err, EvseAuthenticationError):
                 coordinator.config_entry.async_start_reauth(self.hass)
+            async_track_command_outcome(self.hass, coordinator.config_entry, err)
             raise translate_error(err, coordinator.config_entry.title) from err
+        async_track_command_outcome(self.hass, coordinator.config_entry)
         await coordinator.async_refresh_after_command()
 
     return handler

@@ -26,7 +26,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry
-from .helpers import translate_error
+from .helpers import async_track_command_outcome, translate_error
 from .protocols.charger import RAPI_TIME_STEP_MINUTES, RAPI_TIME_STEPS_MAX
 from .protocols.errors import EvseError
 from .protocols.models import Capability
@@ -89,7 +89,9 @@ async def _run[T](entry: EvseConfigEntry, command: Callable[[], Awaitable[T]]) -
     try:
         result = await command()
     except EvseError as err:
+        async_track_command_outcome(entry.runtime_data.coordinator.hass, entry, err)
         raise translate_error(err, entry.title) from err
+    async_track_command_outcome(entry.runtime_data.coordinator.hass, entry)
     await entry.runtime_data.coordinator.async_refresh_after_command()
     return result
 

@@ -320,7 +320,8 @@ async def test_pause_and_resume(sim: GoeSimulator, charger: GoeCharger) -> None:
     assert charger.snapshot is not None
     assert charger.snapshot.paused is True  # confirmed, before any poll
     snapshot = await charger.poll()
-    assert snapshot.state is ChargerState.CONNECTED
+    # The car waits (CAR_STATE 3) because charging is not allowed: paused.
+    assert snapshot.state is ChargerState.SLEEPING
     assert snapshot.charging_current == 0.0
     await charger.set_paused(False)
     assert (await charger.poll()).state is ChargerState.CHARGING

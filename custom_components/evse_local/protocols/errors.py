@@ -41,6 +41,14 @@ class EvseCommandBlockedError(EvseCommandRejectedError):
     """The WiFi firmware blocks this RAPI command (``RAPI_RESPONSE_BLOCKED``)."""
 
 
+class EvseWriteNotAppliedError(EvseCommandRejectedError):
+    """The charger accepted a write but reading it back shows the old value.
+
+    Seen on go-e firmware 57.1 (volatile current) and beta 60 (every write):
+    only a firmware update helps.
+    """
+
+
 class EvseVehicleRequiredError(EvseCommandRejectedError):
     """The command is only accepted while a vehicle is connected."""
 

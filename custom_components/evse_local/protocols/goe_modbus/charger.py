@@ -15,7 +15,7 @@ limits itself. ``restart`` has no Modbus register.
 from __future__ import annotations
 
 from ..charger import Charger
-from ..errors import EvseCommandRejectedError, EvseError
+from ..errors import EvseError, EvseWriteNotAppliedError
 from ..models import (
     AccessControl,
     ApiGeneration,
@@ -99,6 +99,9 @@ def _enum[T](members: tuple[T, ...], value: int | None) -> T | None:
     return None if value is None else members[value]
 
 
+_PAUSABLE_STATES = (ChargerState.CONNECTED, ChargerState.CHARGING)
+
+
 def _phase_count(phases: int | None, mask: int) -> int | None:
     return None if phases is None else (phases & mask).bit_count()
 
@@ -129,8 +132,12 @@ def snapshot_from(readings: Readings) -> ChargerSnapshot:
     session_ws = readings.number(reg.ENERGY_CHARGE)
     lifetime_kwh = readings.number(reg.ENERGY_TOTAL)
     buttons = [readings.integer(r) for r in reg.BUTTON_LEVELS]
+    state = _state(car_state, error)
+    if not allow and allow is not None and state in _PAUSABLE_STATES:
+        # Charging not allowed while a car waits: that is our "paused".
+        state = ChargerState.SLEEPING
     return ChargerSnapshot(
-        state=_state(car_state, error),
+        state=state,
         vehicle_connected=None if car_state is None else car_state in _VEHICLE_STATES,
         charging=None if car_state is None else car_state == 2,
         paused=None if allow is None else not allow,
@@ -249,7 +256,7 @@ class GoeCharger(Charger):
         confirmed = self.readings.raw(register)
         self._refresh_snapshot()
         if confirmed != words:
-            raise EvseCommandRejectedError(
+            raise EvseWriteNotAppliedError(
                 register.name, f"wrote {value}, read back {confirmed}"
             )
 

@@ -229,7 +229,7 @@ async function driveDevicePage(page, charger) {
   });
   await sleep(1500);
   await page.screenshot({ path: path.join(SHOTS, charger.shot), fullPage: true });
-  log(`saved docs/screenshots/${charger.shot}`);
+  log(`saved ${path.join(SHOTS, charger.shot)}`);
 }
 
 async function main() {
@@ -264,7 +264,7 @@ async function main() {
     }
     await sleep(1500);
     await page.screenshot({ path: path.join(SHOTS, DASHBOARD_SHOT), fullPage: true });
-    log(`saved docs/screenshots/${DASHBOARD_SHOT} (${new globalThis.URL(page.url()).pathname})`);
+    log(`saved ${path.join(SHOTS, DASHBOARD_SHOT)} (${new globalThis.URL(page.url()).pathname})`);
     if (pageErrors.length) log(`note: uncaught errors in the page: ${pageErrors.join(' | ')}`);
   } catch (err) {
     const shot = path.join(WORK, 'failure.png');

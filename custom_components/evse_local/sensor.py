@@ -230,6 +230,7 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         translation_key="cable_current",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
         value_fn=lambda snapshot: snapshot.cable_current_limit,
         has_fn=lambda snapshot: snapshot.cable_current_limit is not None,
     ),

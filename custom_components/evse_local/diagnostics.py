@@ -11,7 +11,8 @@ from homeassistant.core import HomeAssistant
 
 from .coordinator import EvseConfigEntry
 
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "serial", "mac"}
+# The host name embeds the serial or MAC on every supported charger.
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "serial", "mac", "hostname"}
 
 
 async def async_get_config_entry_diagnostics(

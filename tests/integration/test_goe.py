@@ -33,7 +33,12 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     snapshot_platform,
 )
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from custom_components.evse_local import PLATFORMS
 from custom_components.evse_local.const import (
@@ -397,3 +402,18 @@ async def test_other_goe_at_the_address_is_refused(
         await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
     close.assert_awaited_once()
+
+
+async def test_goe_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+    goe_sim: GoeSimulator,
+) -> None:
+    """go-e diagnostics: identity redacted, the register-derived snapshot shown."""
+    goe_sim.model.plug_in()
+    goe_sim.advance(120)
+    entry = await add_charger(hass, goe_sim)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert goe_sim.identity.serial not in str(diagnostics)
+    assert diagnostics == snapshot(exclude=props("port", "requests_sent"))

@@ -15,7 +15,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
+from .coordinator import (
+    EvseConfigEntry,
+    EvseCoordinator,
+    EvseRuntimeData,
+    limit_store,
+)
 from .helpers import async_connect
 from .protocols.errors import EvseAuthenticationError, EvseError
 from .protocols.models import Capability
@@ -63,6 +68,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
             translation_placeholders={"host": entry.data[CONF_HOST]},
         )
     coordinator = EvseCoordinator(hass, entry, charger)
+    await coordinator.async_restore_limits()
     try:
         await coordinator.async_config_entry_first_refresh()
     except Exception:
@@ -105,3 +111,8 @@ async def async_remove_config_entry_device(
         # Not connected and no stored identity: which device is live is unknown.
         return False
     return (DOMAIN, identifier) not in device_entry.identifiers
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> None:
+    """Forget a session limit stored for a charger that is removed."""
+    await limit_store(hass, entry.entry_id).async_remove()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -31,6 +33,13 @@ from .protocols.errors import (
 from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
+
+LIMIT_STORAGE_VERSION = 1
+
+
+def limit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Where an integration-enforced session limit survives restarts."""
+    return Store(hass, LIMIT_STORAGE_VERSION, f"{DOMAIN}.session_limit.{entry_id}")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -61,6 +70,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self.timer_window: ChargeTimer | None = None
         self._follow_up: asyncio.Task[None] | None = None
         self.limits = SessionLimitEnforcer()
+        self._limit_store = limit_store(hass, entry.entry_id)
         super().__init__(
             hass,
             LOGGER,
@@ -79,6 +89,10 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             Capability.TIME_LIMIT,
         }
 
+    async def async_restore_limits(self) -> None:
+        """Take back a session limit set before Home Assistant restarted."""
+        self.limits.restore(await self._limit_store.async_load())
+
     def _after_read(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
         """Apply integration-enforced session limits to a fresh snapshot."""
         if not self.enforces_limits(snapshot):
@@ -88,11 +102,22 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             self.config_entry.async_create_background_task(
                 self.hass, self._async_pause_at_limit(), f"{self.name} session limit"
             )
+        self._async_save_limits()
         return self.limits.decorate(snapshot)
+
+    @callback
+    def _async_save_limits(self) -> None:
+        if self.limits.dirty:
+            self.config_entry.async_create_background_task(
+                self.hass,
+                self._limit_store.async_save(self.limits.stored()),
+                f"{self.name} save session limit",
+            )
 
     @callback
     def async_limits_changed(self) -> None:
         """Show a limit the user just set or cleared, without a new read."""
+        self._async_save_limits()
         self.async_set_updated_data(self.limits.decorate(self.data))
 
     async def _async_pause_at_limit(self) -> None:

@@ -11,8 +11,9 @@ unplugged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from .protocols.models import ChargerSnapshot
 
@@ -28,6 +29,25 @@ class EnforcedLimit:
     last_session_wh: float | None = None
     reached: bool = False
 
+    def as_dict(self) -> dict[str, Any]:
+        """Serialise for storage across restarts."""
+        data = asdict(self)
+        data["deadline"] = None if self.deadline is None else self.deadline.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnforcedLimit:
+        """Read back what :meth:`as_dict` wrote."""
+        deadline = data.get("deadline")
+        return cls(
+            energy_kwh=data.get("energy_kwh"),
+            minutes=data.get("minutes"),
+            deadline=None if deadline is None else datetime.fromisoformat(deadline),
+            counted_wh=float(data.get("counted_wh", 0.0)),
+            last_session_wh=data.get("last_session_wh"),
+            reached=bool(data.get("reached", False)),
+        )
+
 
 class SessionLimitEnforcer:
     """Watches snapshots and says when to pause."""
@@ -35,6 +55,10 @@ class SessionLimitEnforcer:
     def __init__(self) -> None:
         """No limit yet."""
         self.limit: EnforcedLimit | None = None
+        # Set when something worth keeping across a restart changed. Energy is
+        # counted from ``last_session_wh``, so it is saved on events (set,
+        # clear, reached, counter restart), not on every reading.
+        self.dirty = False
 
     def set(
         self,
@@ -51,10 +75,12 @@ class SessionLimitEnforcer:
             deadline=None if minutes is None else now + timedelta(minutes=minutes),
             last_session_wh=snapshot.session_energy,
         )
+        self.dirty = True
 
     def clear(self) -> None:
         """Forget the limit."""
         self.limit = None
+        self.dirty = True
 
     def update(self, snapshot: ChargerSnapshot, now: datetime) -> bool:
         """Fold in a snapshot; True exactly once, when a limit is reached."""
@@ -63,16 +89,17 @@ class SessionLimitEnforcer:
             return False
         if snapshot.vehicle_connected is False:
             # Like the chargers' own limits: the session is over.
-            self.limit = None
+            self.clear()
             return False
         session_wh = snapshot.session_energy
         if session_wh is not None:
             last = limit.last_session_wh
-            if last is not None:
+            if last is not None and session_wh < last:
                 # A counter that restarted within the session counts from zero.
-                limit.counted_wh += (
-                    session_wh - last if session_wh >= last else session_wh
-                )
+                limit.counted_wh += session_wh
+                self.dirty = True
+            elif last is not None:
+                limit.counted_wh += session_wh - last
             limit.last_session_wh = session_wh
         energy_reached = (
             limit.energy_kwh is not None and limit.counted_wh >= limit.energy_kwh * 1000
@@ -80,8 +107,19 @@ class SessionLimitEnforcer:
         time_reached = limit.deadline is not None and now >= limit.deadline
         if (energy_reached or time_reached) and not limit.reached:
             limit.reached = True
+            self.dirty = True
             return True
         return False
+
+    def stored(self) -> dict[str, Any]:
+        """Return what to save, and clear the dirty mark."""
+        self.dirty = False
+        return {"limit": None if self.limit is None else self.limit.as_dict()}
+
+    def restore(self, data: dict[str, Any] | None) -> None:
+        """Take back a saved limit (after a restart)."""
+        saved = (data or {}).get("limit")
+        self.limit = None if saved is None else EnforcedLimit.from_dict(saved)
 
     def decorate(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
         """Show the enforced limit in the snapshot's limit fields."""

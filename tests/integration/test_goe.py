@@ -417,3 +417,38 @@ async def test_goe_diagnostics(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert goe_sim.identity.serial not in str(diagnostics)
     assert diagnostics == snapshot(exclude=props("port", "requests_sent"))
+
+
+async def test_enforced_limit_survives_a_restart(
+    hass: HomeAssistant, hass_storage: dict[str, Any], goe_sim: GoeSimulator
+) -> None:
+    """A limit set before a restart is kept, keeps counting, and still pauses."""
+    goe_sim.model.plug_in()
+    goe_sim.advance(10)
+    entry = await add_charger(hass, goe_sim)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {ATTR_CONFIG_ENTRY_ID: entry.entry_id, "energy": 1.0},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    key = f"{DOMAIN}.session_limit.{entry.entry_id}"
+    assert hass_storage[key]["data"]["limit"]["energy_kwh"] == 1.0
+
+    # About 0.6 kWh before the "restart", the rest after it.
+    goe_sim.advance(200)
+    await entry.runtime_data.coordinator.async_refresh()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, _entity("sensor", "session_energy_limit")).state == "1.0"
+    goe_sim.advance(200)
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not goe_sim.model.allow
+    assert hass_storage[key]["data"]["limit"]["reached"] is True
+
+    # Removing the charger forgets its stored limit.
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage

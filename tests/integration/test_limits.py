@@ -54,3 +54,27 @@ def test_no_limit_never_pauses() -> None:
     assert not limits.update(_snapshot(10_000), START)
     limits.clear()
     assert limits.limit is None
+
+
+def test_saved_on_events_not_on_every_reading() -> None:
+    """Only set, clear, a counter restart and reaching the limit mark it dirty."""
+    limits = SessionLimitEnforcer()
+    assert not limits.dirty
+    limits.set(energy_kwh=1.0, minutes=60, now=START, snapshot=_snapshot(100))
+    saved = limits.stored()
+    assert not limits.dirty
+    limits.update(_snapshot(300), START)
+    assert not limits.dirty  # counted from the saved baseline after a restart
+    limits.update(_snapshot(50), START)
+    assert limits.dirty  # counter restart: the baseline moved
+
+    restored = SessionLimitEnforcer()
+    restored.restore(saved)
+    assert restored.limit is not None
+    assert restored.limit.deadline == START + timedelta(minutes=60)
+    assert (restored.limit.energy_kwh, restored.limit.minutes) == (1.0, 60)
+    # Counting resumes from the saved baseline: 100 -> 900 Wh is 800 Wh.
+    assert not restored.update(_snapshot(900), START)
+    assert restored.limit.counted_wh == 800
+    restored.restore(None)
+    assert restored.limit is None

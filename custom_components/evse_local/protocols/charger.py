@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
+from typing import Any, ClassVar
 
 from .errors import EvseUnsupportedError
 from .models import (
@@ -41,6 +42,9 @@ class Charger(ABC):
     Commands a charger cannot do raise :class:`EvseUnsupportedError`; the
     integration only offers what ``snapshot.capabilities`` lists.
     """
+
+    push_only: ClassVar[bool] = False
+    """True when the charger connects to us and is never polled (OCPP)."""
 
     def __init__(self, info: DeviceInfo) -> None:
         """Remember who the charger is."""
@@ -121,6 +125,13 @@ class Charger(ABC):
     async def set_absolute_max_current(self, amps: int) -> None:
         """Cap the current any setting may use (go-e)."""
         raise EvseUnsupportedError("absolute max current")
+
+    def export_state(self) -> dict[str, Any] | None:
+        """State worth keeping across a restart (JSON-safe); None = nothing."""
+        return None
+
+    def restore_state(self, state: dict[str, Any]) -> None:  # noqa: B027
+        """Take back what :meth:`export_state` returned before a restart."""
 
     async def close(self) -> None:  # noqa: B027 - most adapters hold nothing
         """Release what the adapter holds (the session belongs to the caller)."""

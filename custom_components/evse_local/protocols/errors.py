@@ -55,3 +55,7 @@ class EvseVehicleRequiredError(EvseCommandRejectedError):
 
 class EvseUnsupportedError(EvseError):
     """The charger cannot do this at all (feature absent in its firmware)."""
+
+
+class EvsePortInUseError(EvseConnectionError):
+    """The central system could not bind its port (another process holds it)."""

@@ -8,7 +8,7 @@ does not report it", never zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 
 from .errors import EvseProtocolError
@@ -143,6 +143,9 @@ class Capability(StrEnum):
     BUTTON_CURRENTS = "button_currents"
     CLOUD = "cloud"
     ABSOLUTE_MAX_CURRENT = "absolute_max_current"
+    AVAILABILITY = "availability"
+    UNLOCK = "unlock"
+    RESET = "reset"
 
 
 class ApiGeneration(StrEnum):
@@ -156,6 +159,43 @@ class ApiGeneration(StrEnum):
     """RAPI over ``/r`` only (GoPlug Pro 32)."""
     GOE_MODBUS = "goe_modbus"
     """go-e Charger over Modbus TCP."""
+    OCPP16 = "ocpp16"
+    """A charge point connected to our OCPP 1.6J central system (Blink MQ 200)."""
+
+
+class OcppStatus(StrEnum):
+    """OCPP 1.6 ChargePointStatus of connector 1 (the charger's one socket)."""
+
+    AVAILABLE = "available"
+    PREPARING = "preparing"
+    CHARGING = "charging"
+    SUSPENDED_EVSE = "suspended_evse"
+    SUSPENDED_EV = "suspended_ev"
+    FINISHING = "finishing"
+    RESERVED = "reserved"
+    UNAVAILABLE = "unavailable"
+    FAULTED = "faulted"
+
+
+class OcppErrorCode(StrEnum):
+    """OCPP 1.6 ChargePointErrorCode from the last StatusNotification."""
+
+    CONNECTOR_LOCK_FAILURE = "connector_lock_failure"
+    EV_COMMUNICATION_ERROR = "ev_communication_error"
+    GROUND_FAILURE = "ground_failure"
+    HIGH_TEMPERATURE = "high_temperature"
+    INTERNAL_ERROR = "internal_error"
+    LOCAL_LIST_CONFLICT = "local_list_conflict"
+    NO_ERROR = "no_error"
+    OTHER_ERROR = "other_error"
+    OVER_CURRENT_FAILURE = "over_current_failure"
+    OVER_VOLTAGE = "over_voltage"
+    POWER_METER_FAILURE = "power_meter_failure"
+    POWER_SWITCH_FAILURE = "power_switch_failure"
+    READER_FAILURE = "reader_failure"
+    RESET_FAILURE = "reset_failure"
+    UNDER_VOLTAGE = "under_voltage"
+    WEAK_SIGNAL = "weak_signal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +289,11 @@ class ChargerSnapshot:
     """Current of each push-button level (0 = level skipped)."""
     cloud_disabled: bool | None = None
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
+    # OCPP charge points.
+    ocpp_status: OcppStatus | None = None
+    ocpp_error: OcppErrorCode | None = None
+    connector_available: bool | None = None
+    """Operative (True) or Inoperative (False) after ChangeAvailability."""
+    last_heartbeat: datetime | None = None
+    transaction_id: int | None = None
+    """Our id of the running transaction; None when none runs."""

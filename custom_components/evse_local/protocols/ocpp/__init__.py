@@ -1,0 +1,15 @@
+"""OCPP 1.6J: a central system that charge points (Blink MQ 200) connect to."""
+
+from .charger import OcppCharger
+from .connection import BootInfo, CentralSystemStats
+from .server import CentralSystem, PendingCharger
+from .station import OcppStation
+
+__all__ = [
+    "BootInfo",
+    "CentralSystem",
+    "CentralSystemStats",
+    "OcppCharger",
+    "OcppStation",
+    "PendingCharger",
+]

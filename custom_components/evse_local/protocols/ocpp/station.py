@@ -1,0 +1,793 @@
+"""One accepted charge point: its state, its snapshot and its commands.
+
+An :class:`OcppStation` outlives connections: a reconnect attaches a new
+:class:`OcppConnection`, the state (transaction, limits, last readings)
+stays. ``export_state``/``restore_state`` carry it over a restart.
+
+Current control is a ``TxDefaultProfile`` on connector 1 (ours: one id, one
+stack level), pause is the same profile at 0 A: the session stays alive and
+resumes without a new authorisation. A charger that refuses profiles falls
+back to RemoteStop/RemoteStartTransaction (and ``profiles_refused`` tells the
+integration to raise a repair issue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    EvseCommandRejectedError,
+    EvseConnectionError,
+    EvseError,
+    EvseUnsupportedError,
+)
+from ..models import (
+    Capability,
+    ChargerSnapshot,
+    ChargerState,
+    OcppErrorCode,
+    OcppStatus,
+)
+from ._lib import call
+from .connection import BootInfo, ocpp_time, utc_now
+from .measurands import (
+    MQ200_MEASURANDS,
+    WANTED_MEASURANDS,
+    MeterSample,
+    as_phases,
+    parse_timestamp,
+    summarise,
+)
+
+if TYPE_CHECKING:
+    from .connection import OcppConnection
+
+_LOGGER = logging.getLogger(__name__)
+
+CONNECTOR = 1
+"""The MQ 200 has one connector; 0 addresses the whole charger."""
+PROFILE_ID = 7301
+"""Our charging profile's id: re-sending it replaces it, nothing piles up."""
+STACK_LEVEL = 8
+"""Above a vendor cloud's usual level 0, below the MQ 200's maximum of 99."""
+MIN_CURRENT = 6
+"""IEC 61851: the lowest current a pilot may offer."""
+DEFAULT_MAX_CURRENT = 32
+DEFAULT_ID_TAG = "evse_local"
+STATE_VERSION = 1
+
+CAPABILITIES = frozenset(
+    {
+        Capability.PUSH,
+        Capability.PAUSE,
+        Capability.MAX_CURRENT,
+        Capability.AVAILABILITY,
+        Capability.UNLOCK,
+        Capability.RESET,
+        Capability.RESTART,
+    }
+)
+
+_STATUSES = {
+    "Available": OcppStatus.AVAILABLE,
+    "Preparing": OcppStatus.PREPARING,
+    "Charging": OcppStatus.CHARGING,
+    "SuspendedEVSE": OcppStatus.SUSPENDED_EVSE,
+    "SuspendedEV": OcppStatus.SUSPENDED_EV,
+    "Finishing": OcppStatus.FINISHING,
+    "Reserved": OcppStatus.RESERVED,
+    "Unavailable": OcppStatus.UNAVAILABLE,
+    "Faulted": OcppStatus.FAULTED,
+}
+_STATES = {
+    OcppStatus.AVAILABLE: ChargerState.NOT_CONNECTED,
+    OcppStatus.PREPARING: ChargerState.CONNECTED,
+    OcppStatus.CHARGING: ChargerState.CHARGING,
+    OcppStatus.SUSPENDED_EV: ChargerState.CONNECTED,
+    OcppStatus.SUSPENDED_EVSE: ChargerState.SLEEPING,
+    OcppStatus.FINISHING: ChargerState.COMPLETE,
+    OcppStatus.RESERVED: ChargerState.NOT_CONNECTED,
+    OcppStatus.UNAVAILABLE: ChargerState.DISABLED,
+    OcppStatus.FAULTED: ChargerState.FAULT,
+}
+_VEHICLE_STATUSES = frozenset(
+    {
+        OcppStatus.PREPARING,
+        OcppStatus.CHARGING,
+        OcppStatus.SUSPENDED_EV,
+        OcppStatus.SUSPENDED_EVSE,
+        OcppStatus.FINISHING,
+    }
+)
+# A charger-wide (connector 0) status that outranks the connector's.
+_CHARGER_WIDE = frozenset({OcppStatus.UNAVAILABLE, OcppStatus.FAULTED})
+_REFUSED = frozenset({"Rejected", "NotSupported", "NotImplemented"})
+
+
+def _error_code(text: str) -> OcppErrorCode | None:
+    """``GroundFailure`` -> ``OcppErrorCode.GROUND_FAILURE`` (None if unknown)."""
+    snake = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
+    try:
+        return OcppErrorCode(snake.lower())
+    except ValueError:
+        return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return None if math.isnan(number) else number
+
+
+@dataclass(slots=True)
+class _Transaction:
+    transaction_id: int
+    meter_start: float
+    started: datetime
+    id_tag: str
+    stopped: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started"] = self.started.isoformat()
+        data["stopped"] = self.stopped.isoformat() if self.stopped else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> _Transaction | None:
+        if not isinstance(data, Mapping):
+            return None
+        started = parse_timestamp(data.get("started"))
+        transaction_id = data.get("transaction_id")
+        meter_start = _number(data.get("meter_start"))
+        if (
+            started is None
+            or not isinstance(transaction_id, int)
+            or meter_start is None
+        ):
+            return None
+        return cls(
+            transaction_id=transaction_id,
+            meter_start=meter_start,
+            started=started,
+            id_tag=str(data.get("id_tag") or ""),
+            stopped=parse_timestamp(data.get("stopped")),
+        )
+
+
+_MEASUREMENTS = (
+    "energy_wh",
+    "session_energy_wh",
+    "current",
+    "offered_current",
+    "voltage",
+    "power",
+    "temperature",
+)
+_PHASE_MEASUREMENTS = ("phase_currents", "phase_voltages", "phase_powers")
+
+
+class OcppStation:
+    """An accepted charge point, connected or not."""
+
+    def __init__(
+        self,
+        charge_point_id: str,
+        *,
+        password: str | None = None,
+        meter_interval: int = 10,
+        max_current_limit: int = DEFAULT_MAX_CURRENT,
+        id_tag: str = DEFAULT_ID_TAG,
+    ) -> None:
+        """Set up a station with nothing reported yet."""
+        self.charge_point_id = charge_point_id
+        self.password = password
+        self.meter_interval = meter_interval
+        self.max_current_limit = max_current_limit
+        self.id_tag = id_tag
+        self.boot: BootInfo | None = None
+        self.profiles_refused = False
+        """The charger refused our charging profile: pause/resume fall back to
+        RemoteStop/RemoteStartTransaction and the current cannot be set."""
+        self.accepted_measurands: tuple[str, ...] | None = None
+        self.requests = 0
+        """Commands sent to the charger."""
+        self._connection: OcppConnection | None = None
+        self._accepted = asyncio.Event()
+        self._listeners: set[Callable[[ChargerSnapshot], None]] = set()
+        self._last_heard: float | None = None
+        self._status: OcppStatus | None = None
+        self._charger_status: OcppStatus | None = None
+        self._error: OcppErrorCode | None = None
+        self._connector_available: bool | None = None
+        self._last_heartbeat: datetime | None = None
+        self._meter = MeterSample()
+        self._session_energy: float | None = None
+        self._transaction: _Transaction | None = None
+        self._last_transaction: _Transaction | None = None
+        self._stopped_ids: deque[int] = deque(maxlen=32)
+        self._next_transaction_id = 1
+        self._current_limit: int | None = None
+        self._paused = False
+        self._remote_stopped = False
+        self._last_snapshot: ChargerSnapshot | None = None
+
+    # --- connection --------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """A live connection whose boot was accepted."""
+        connection = self._connection
+        return connection is not None and connection.accepted and not connection.closed
+
+    @property
+    def connection(self) -> OcppConnection | None:
+        """The current websocket session, if any."""
+        return self._connection
+
+    @property
+    def last_heard(self) -> float | None:
+        """``time.monotonic()`` of the last frame from the charger."""
+        if self._connection is not None:
+            return self._connection.transport.last_heard
+        return self._last_heard
+
+    def attach(self, connection: OcppConnection, *, accepted: bool) -> None:
+        """Serve ``connection`` (the server closes any previous one)."""
+        self._connection = connection
+        connection.attach(self, accepted=accepted)
+        if accepted:
+            self._accepted.set()
+
+    def detach(self, connection: OcppConnection) -> None:
+        """Forget ``connection`` (ended); a newer one may already be attached."""
+        if self._connection is not connection:
+            return
+        self._last_heard = connection.transport.last_heard
+        self._connection = None
+        self._accepted.clear()
+
+    async def listen(self, on_update: Callable[[ChargerSnapshot], None]) -> None:
+        """Push snapshots from the next accepted connection until it ends."""
+        while True:
+            await self._accepted.wait()
+            connection = self._connection
+            if connection is not None and connection.accepted:
+                break
+            await asyncio.sleep(0)  # pragma: no cover - a close raced the wake-up
+        self._listeners.add(on_update)
+        try:
+            on_update(self.snapshot)
+            await connection.ended.wait()
+        finally:
+            self._listeners.discard(on_update)
+
+    def _changed(self) -> None:
+        snapshot = self.snapshot
+        if snapshot == self._last_snapshot:
+            return
+        self._last_snapshot = snapshot
+        for listener in list(self._listeners):
+            listener(snapshot)
+
+    # --- cp -> cs ----------------------------------------------------------
+
+    def handle_boot(self, connection: OcppConnection, boot: BootInfo) -> None:
+        """Note a (re)boot accepted on ``connection``."""
+        self.boot = boot
+        # New firmware may support profiles now: ask again.
+        self.profiles_refused = False
+        if self._connection is connection:
+            self._accepted.set()
+        self._changed()
+
+    async def configure(self, connection: OcppConnection) -> None:
+        """After an accepted boot: meter interval, measurands, our profile."""
+        try:
+            await self._configure(
+                connection, "MeterValueSampleInterval", str(self.meter_interval)
+            )
+        except EvseError as err:
+            _LOGGER.info("%s: meter interval not set: %s", self.charge_point_id, err)
+        for measurands in (WANTED_MEASURANDS, MQ200_MEASURANDS):
+            try:
+                status = await self._configure(
+                    connection, "MeterValuesSampledData", ",".join(measurands)
+                )
+            except EvseCommandRejectedError:
+                continue
+            except EvseError as err:
+                _LOGGER.info("%s: measurands not set: %s", self.charge_point_id, err)
+                return
+            if status in ("Accepted", "RebootRequired"):
+                self.accepted_measurands = measurands
+                break
+        # A reboot may have dropped our profile: put it back.
+        if self._current_limit is not None or self._paused:
+            try:
+                await self._set_profile(0 if self._paused else self._limit)
+            except EvseCommandRejectedError:
+                self.profiles_refused = True
+            except EvseError as err:
+                _LOGGER.info("%s: profile not restored: %s", self.charge_point_id, err)
+        self._changed()
+
+    async def _configure(self, connection: OcppConnection, key: str, value: str) -> str:
+        self.requests += 1
+        result = await connection.send_call(
+            call.ChangeConfiguration(key=key, value=value)
+        )
+        status = str(result.status)
+        if status in _REFUSED:
+            raise EvseCommandRejectedError("ChangeConfiguration", f"{key}: {status}")
+        return status
+
+    def handle_heartbeat(self) -> None:
+        """Note that the charger is alive."""
+        self._last_heartbeat = utc_now()
+        self._changed()
+
+    def handle_status(
+        self, connector_id: int, status: str, error_code: str, extra: Mapping[str, Any]
+    ) -> None:
+        """Take a StatusNotification: connector 0 is the charger, 1 the socket."""
+        known = _STATUSES.get(status)
+        if known is None:
+            _LOGGER.debug("%s: unknown status %r", self.charge_point_id, status)
+            return
+        if error_code != "NoError":
+            _LOGGER.debug(
+                "%s: %s on connector %s (%s)",
+                self.charge_point_id,
+                error_code,
+                connector_id,
+                extra.get("info") or extra.get("vendor_error_code") or "no detail",
+            )
+        if connector_id == 0:
+            self._charger_status = known
+            if known in _CHARGER_WIDE:
+                self._error = _error_code(error_code)
+        else:
+            self._status = known
+            self._error = _error_code(error_code)
+        if known is OcppStatus.UNAVAILABLE:
+            self._connector_available = False
+        elif connector_id == 0 or known is not OcppStatus.FAULTED:
+            self._connector_available = True
+        self._changed()
+
+    def handle_meter_values(self, payload: Mapping[str, Any]) -> None:
+        """Take a MeterValues frame (already snake_case)."""
+        self._merge(summarise(payload.get("meter_value")))
+        self._changed()
+
+    def _merge(self, sample: MeterSample) -> None:
+        meter = self._meter
+        for name in _MEASUREMENTS:
+            value = getattr(sample, name)
+            if value is not None:
+                setattr(meter, name, value)
+        for name in _PHASE_MEASUREMENTS:
+            phases = getattr(sample, name)
+            if phases:
+                setattr(meter, name, dict(phases))
+        if sample.energy_wh is not None:
+            self._apply_register(sample.energy_wh)
+        if sample.session_energy_wh is not None:
+            self._session_energy = sample.session_energy_wh
+
+    def _apply_register(self, register: float) -> None:
+        transaction = self._transaction
+        if transaction is None:
+            return
+        session = register - transaction.meter_start
+        if session < 0 and self._session_energy is not None:
+            # Some chargers' register drops to zero mid-session: keep counting
+            # from where the session was instead of going negative.
+            transaction.meter_start = register - self._session_energy
+            session = self._session_energy
+        self._session_energy = max(session, 0.0)
+
+    def handle_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, extra: Mapping[str, Any]
+    ) -> int:
+        """Start a session; return our transaction id."""
+        transaction_id = self._next_transaction_id
+        self._next_transaction_id += 1
+        self._transaction = _Transaction(
+            transaction_id=transaction_id,
+            meter_start=float(meter_start),
+            started=utc_now(),
+            id_tag=id_tag,
+        )
+        self._session_energy = 0.0
+        if self._remote_stopped:
+            # Someone started charging again after our RemoteStop pause.
+            self._remote_stopped = False
+            self._paused = False
+        _LOGGER.debug(
+            "%s: transaction %s on connector %s (%s)",
+            self.charge_point_id,
+            transaction_id,
+            connector_id,
+            extra.get("timestamp"),
+        )
+        self._changed()
+        return transaction_id
+
+    def handle_stop_transaction(self, payload: Mapping[str, Any]) -> None:
+        """End a session; a duplicate of a stop we saw changes nothing."""
+        transaction_id = payload.get("transaction_id")
+        if transaction_id in self._stopped_ids:
+            _LOGGER.debug(
+                "%s: duplicate stop of %s", self.charge_point_id, transaction_id
+            )
+            return
+        if isinstance(transaction_id, int):
+            self._stopped_ids.append(transaction_id)
+        self._merge(summarise(payload.get("transaction_data")))
+        transaction = self._transaction
+        if transaction is None or transaction.transaction_id != transaction_id:
+            _LOGGER.debug(
+                "%s: stop of unknown transaction %r",
+                self.charge_point_id,
+                transaction_id,
+            )
+            self._changed()
+            return
+        meter_stop = _number(payload.get("meter_stop"))
+        if meter_stop is not None:
+            self._meter.energy_wh = meter_stop
+            self._apply_register(meter_stop)
+        transaction.stopped = utc_now()
+        self._last_transaction = transaction
+        self._transaction = None
+        self._changed()
+
+    # --- snapshot ----------------------------------------------------------
+
+    @property
+    def _limit(self) -> int:
+        return (
+            self._current_limit
+            if self._current_limit is not None
+            else self.max_current_limit
+        )
+
+    @property
+    def snapshot(self) -> ChargerSnapshot:
+        """Everything known right now (None: not reported yet)."""
+        status = self._status or self._charger_status
+        if self._charger_status in _CHARGER_WIDE:
+            status = self._charger_status
+        meter = self._meter
+        power = meter.power
+        if power is None:
+            power = _power(meter)
+        transaction = self._transaction or self._last_transaction
+        session_time = None
+        if transaction is not None:
+            end = transaction.stopped or utc_now()
+            session_time = max(int((end - transaction.started).total_seconds()), 0)
+        return ChargerSnapshot(
+            state=_STATES[status] if status else ChargerState.UNDETERMINED,
+            vehicle_connected=None if status is None else status in _VEHICLE_STATUSES,
+            charging=None if status is None else status is OcppStatus.CHARGING,
+            paused=self._paused,
+            charging_current=meter.current,
+            voltage=meter.voltage,
+            power=power,
+            session_energy=self._session_energy,
+            lifetime_energy=meter.energy_wh,
+            session_time=session_time,
+            temperatures=(meter.temperature, None, None),
+            pilot_current=None
+            if meter.offered_current is None
+            else round(meter.offered_current),
+            max_current=self._limit,
+            min_current_limit=MIN_CURRENT,
+            max_current_limit=self.max_current_limit,
+            phase_currents=as_phases(meter.phase_currents),
+            phase_voltages=as_phases(meter.phase_voltages),
+            phase_powers=as_phases(meter.phase_powers),
+            capabilities=CAPABILITIES,
+            ocpp_status=status,
+            ocpp_error=self._error,
+            connector_available=self._connector_available,
+            last_heartbeat=self._last_heartbeat,
+            transaction_id=(
+                self._transaction.transaction_id if self._transaction else None
+            ),
+        )
+
+    # --- commands ----------------------------------------------------------
+
+    def _live(self) -> OcppConnection:
+        connection = self._connection
+        if connection is None or not connection.accepted or connection.closed:
+            raise EvseConnectionError(f"{self.charge_point_id} is not connected")
+        return connection
+
+    async def _send(self, payload: Any) -> str:
+        """Send a command; the reply's ``status``."""
+        connection = self._live()
+        self.requests += 1
+        result = await connection.send_call(payload)
+        return str(result.status)
+
+    async def _set_profile(self, amps: int) -> None:
+        # Absolute from a day ago: a charger clock running a little behind
+        # ours must not see a schedule that starts in the future.
+        start = utc_now() - timedelta(days=1)
+        profile = {
+            "charging_profile_id": PROFILE_ID,
+            "stack_level": STACK_LEVEL,
+            "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_kind": "Absolute",
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "start_schedule": ocpp_time(start),
+                "charging_schedule_period": [{"start_period": 0, "limit": float(amps)}],
+            },
+        }
+        status = await self._send(
+            call.SetChargingProfile(
+                connector_id=CONNECTOR, cs_charging_profiles=profile
+            )
+        )
+        if status != "Accepted":
+            raise EvseCommandRejectedError("SetChargingProfile", status)
+
+    async def set_current_limit(self, amps: int) -> None:
+        """Limit the charging current (a TxDefaultProfile on connector 1)."""
+        if not MIN_CURRENT <= amps <= self.max_current_limit:
+            raise ValueError(
+                f"{amps} A is outside {MIN_CURRENT}..{self.max_current_limit} A"
+            )
+        self._live()
+        if self.profiles_refused:
+            raise EvseUnsupportedError("the charger refuses charging profiles")
+        if not self._paused:
+            try:
+                await self._set_profile(amps)
+            except EvseCommandRejectedError:
+                self.profiles_refused = True
+                self._changed()
+                raise
+        self._current_limit = amps
+        self._changed()
+
+    async def set_paused(self, paused: bool) -> None:
+        """Pause (0 A profile) or resume (our limit); RemoteStop/Start fallback."""
+        self._live()
+        if not self.profiles_refused:
+            try:
+                await self._set_profile(0 if paused else self._limit)
+            except EvseCommandRejectedError as err:
+                _LOGGER.info(
+                    "%s: profile refused (%s), using remote start/stop",
+                    self.charge_point_id,
+                    err.reply,
+                )
+                self.profiles_refused = True
+            else:
+                self._paused = paused
+                self._remote_stopped = False
+                self._changed()
+                return
+        if paused:
+            await self._remote_stop()
+        else:
+            await self._remote_start()
+        self._paused = paused
+        self._changed()
+
+    async def _remote_stop(self) -> None:
+        transaction = self._transaction
+        if transaction is None:
+            return
+        status = await self._send(
+            call.RemoteStopTransaction(transaction_id=transaction.transaction_id)
+        )
+        if status != "Accepted":
+            raise EvseCommandRejectedError("RemoteStopTransaction", status)
+        self._remote_stopped = True
+
+    async def _remote_start(self) -> None:
+        self._remote_stopped = False
+        if self._transaction is not None:
+            return
+        status = await self._send(
+            call.RemoteStartTransaction(id_tag=self.id_tag, connector_id=CONNECTOR)
+        )
+        if status != "Accepted":
+            raise EvseCommandRejectedError("RemoteStartTransaction", status)
+
+    async def set_available(self, available: bool) -> None:
+        """ChangeAvailability of the whole charger (Scheduled counts as done)."""
+        kind = "Operative" if available else "Inoperative"
+        status = await self._send(call.ChangeAvailability(connector_id=0, type=kind))
+        if status not in ("Accepted", "Scheduled"):
+            raise EvseCommandRejectedError("ChangeAvailability", status)
+        self._connector_available = available
+        self._changed()
+
+    async def reset(self, *, hard: bool = False) -> None:
+        """Restart the charger (Soft waits for a running session to stop)."""
+        status = await self._send(call.Reset(type="Hard" if hard else "Soft"))
+        if status != "Accepted":
+            raise EvseCommandRejectedError("Reset", status)
+
+    async def unlock(self) -> None:
+        """Release the cable on connector 1."""
+        status = await self._send(call.UnlockConnector(connector_id=CONNECTOR))
+        if status == "NotSupported":
+            raise EvseUnsupportedError("the charger has no connector lock")
+        if status != "Unlocked":
+            raise EvseCommandRejectedError("UnlockConnector", status)
+
+    async def trigger_status(self) -> None:
+        """Ask for a StatusNotification of connector 1 now."""
+        status = await self._send(
+            call.TriggerMessage(
+                requested_message="StatusNotification", connector_id=CONNECTOR
+            )
+        )
+        if status != "Accepted":
+            raise EvseCommandRejectedError("TriggerMessage", status)
+
+    async def trigger_boot(self, connection: OcppConnection) -> None:
+        """Ask a just-approved charger (still Pending) to boot again now.
+
+        Best effort: a charger without the RemoteTrigger profile (the MQ 200
+        lists none) retries its BootNotification on its own after the
+        Pending interval, and that boot is accepted too.
+        """
+        try:
+            self.requests += 1
+            result = await connection.send_call(
+                call.TriggerMessage(requested_message="BootNotification")
+            )
+        except EvseError as err:
+            _LOGGER.debug("%s: no boot trigger: %s", self.charge_point_id, err)
+            return
+        _LOGGER.debug("%s: boot trigger %s", self.charge_point_id, result.status)
+
+    # --- persistence -------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """JSON-safe state for the integration to store."""
+        meter = self._meter
+        return {
+            "version": STATE_VERSION,
+            "boot": asdict(self.boot) if self.boot else None,
+            "status": self._status,
+            "charger_status": self._charger_status,
+            "error": self._error,
+            "connector_available": self._connector_available,
+            "last_heartbeat": (
+                self._last_heartbeat.isoformat() if self._last_heartbeat else None
+            ),
+            "meter": {name: getattr(meter, name) for name in _MEASUREMENTS}
+            | {
+                name: {str(k): v for k, v in getattr(meter, name).items()}
+                for name in _PHASE_MEASUREMENTS
+            },
+            "session_energy": self._session_energy,
+            "transaction": self._transaction.to_json() if self._transaction else None,
+            "last_transaction": (
+                self._last_transaction.to_json() if self._last_transaction else None
+            ),
+            "next_transaction_id": self._next_transaction_id,
+            "current_limit": self._current_limit,
+            "paused": self._paused,
+            "remote_stopped": self._remote_stopped,
+            "profiles_refused": self.profiles_refused,
+            "accepted_measurands": (
+                list(self.accepted_measurands) if self.accepted_measurands else None
+            ),
+        }
+
+    def restore_state(self, data: Mapping[str, Any]) -> None:
+        """Take back what :meth:`export_state` gave; odd entries are skipped.
+
+        The snapshot is then complete enough to create entities, while
+        ``connected`` stays False until the charger connects.
+        """
+        if data.get("version") != STATE_VERSION:
+            _LOGGER.debug(
+                "%s: ignoring stored state %r",
+                self.charge_point_id,
+                data.get("version"),
+            )
+            return
+        boot = data.get("boot")
+        if isinstance(boot, Mapping):
+            self.boot = BootInfo(
+                **{
+                    k: _text(boot.get(k))
+                    for k in ("vendor", "model", "serial", "firmware")
+                }
+            )
+        self._status = _enum(OcppStatus, data.get("status"))
+        self._charger_status = _enum(OcppStatus, data.get("charger_status"))
+        self._error = _enum(OcppErrorCode, data.get("error"))
+        available = data.get("connector_available")
+        self._connector_available = available if isinstance(available, bool) else None
+        self._last_heartbeat = parse_timestamp(data.get("last_heartbeat"))
+        meter = data.get("meter")
+        if isinstance(meter, Mapping):
+            for name in _MEASUREMENTS:
+                setattr(self._meter, name, _number(meter.get(name)))
+            for name in _PHASE_MEASUREMENTS:
+                setattr(self._meter, name, _phases(meter.get(name)))
+        self._session_energy = _number(data.get("session_energy"))
+        self._transaction = _Transaction.from_json(data.get("transaction"))
+        self._last_transaction = _Transaction.from_json(data.get("last_transaction"))
+        next_id = data.get("next_transaction_id")
+        if isinstance(next_id, int) and next_id > 0:
+            self._next_transaction_id = next_id
+        limit = data.get("current_limit")
+        self._current_limit = limit if isinstance(limit, int) else None
+        self._paused = data.get("paused") is True
+        self._remote_stopped = data.get("remote_stopped") is True
+        self.profiles_refused = data.get("profiles_refused") is True
+        measurands = data.get("accepted_measurands")
+        self.accepted_measurands = (
+            tuple(str(m) for m in measurands) if isinstance(measurands, list) else None
+        )
+        self._last_snapshot = None
+
+
+def _power(meter: MeterSample) -> float | None:
+    """Compute current x voltage when the charger does not report power."""
+    if meter.phase_currents and meter.phase_voltages:
+        pairs = [
+            (current, meter.phase_voltages[phase])
+            for phase, current in meter.phase_currents.items()
+            if phase in meter.phase_voltages
+        ]
+        if pairs:
+            return sum(current * voltage for current, voltage in pairs)
+    if meter.current is not None and meter.voltage is not None:
+        return meter.current * meter.voltage
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _enum[E: (OcppStatus, OcppErrorCode)](kind: type[E], value: object) -> E | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def _phases(value: object) -> dict[int, float]:
+    if not isinstance(value, Mapping):
+        return {}
+    phases: dict[int, float] = {}
+    for key, raw in value.items():
+        number = _number(raw)
+        if number is not None and str(key) in ("0", "1", "2"):
+            phases[int(key)] = number
+    return phases
+
+
+__all__ = ["CAPABILITIES", "OcppStation"]

@@ -10,6 +10,9 @@ one shared J1772 model (:class:`EvseModel`), and one Modbus device:
 * ``goplug``: GoPlug Pro 32, RAPI over HTTP only;
 * ``goe``: go-e Charger over Modbus TCP (pymodbus server, :class:`GoeSimulator`).
 
+And one OCPP 1.6J charge point, a websocket *client* of a central system:
+``mq200``, Blink MQ 200 (:class:`Mq200Simulator`, :func:`start_fleet`).
+
 Use :func:`start_simulator` from tests and ``python -m simulators`` by hand.
 """
 
@@ -18,6 +21,14 @@ from .device import DeviceKind, DeviceOptions, Identity, default_model
 from .faults import Fault
 from .goe import GoeFault, GoeModel, GoeSimulator, GoeSimulatorStarter
 from .model import EvseModel, EvseState, FaultKind, GatewayLimit, Mode, ServiceLevel
+from .ocpp_mq200 import (
+    Mq200Model,
+    Mq200Quirks,
+    Mq200Simulator,
+    ProfileRefusal,
+    start_fleet,
+    stop_fleet,
+)
 from .rapi import RapiDialect, RapiProcessor, RapiReply, parse_frame
 from .server import Simulator, SimulatorStarter, start_simulator
 
@@ -37,6 +48,10 @@ __all__ = [
     "GoeSimulatorStarter",
     "Identity",
     "Mode",
+    "Mq200Model",
+    "Mq200Quirks",
+    "Mq200Simulator",
+    "ProfileRefusal",
     "RapiDialect",
     "RapiProcessor",
     "RapiReply",
@@ -45,5 +60,7 @@ __all__ = [
     "SimulatorStarter",
     "default_model",
     "parse_frame",
+    "start_fleet",
     "start_simulator",
+    "stop_fleet",
 ]

@@ -5,6 +5,9 @@ By default ``current`` listens on 8101, ``legacy`` on 8102, ``goplug`` on
 models once a second. A table of
 what runs where, and curl commands to drive it, is printed at start-up.
 Ctrl-C or SIGTERM stops everything cleanly.
+
+``--ocpp URL`` also starts ``--ocpp-count`` Blink MQ 200 charge points that
+dial the OCPP central system at URL (without ``--kind``, only those run).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TextIO
 from .device import DeviceKind, DeviceOptions
 from .goe import DEFAULT_PORT as GOE_DEFAULT_PORT
 from .goe import GOE_KIND, GoeSimulator
+from .ocpp_mq200 import Mq200Simulator, start_fleet, stop_fleet
 from .server import Simulator
 
 DEFAULT_PORTS = {
@@ -73,6 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--uppercase-hex", action="store_true", help="upper-case hex in $GS/$GE/$GF"
     )
     parser.add_argument(
+        "--ocpp",
+        metavar="URL",
+        help="start Blink MQ 200s (OCPP 1.6J) against this central system URL",
+    )
+    parser.add_argument(
+        "--ocpp-count", type=int, default=1, help="how many MQ 200s (with --ocpp)"
+    )
+    parser.add_argument(
+        "--ocpp-prefix", default="MQ200-", help="charge point ids: <prefix>001..."
+    )
+    parser.add_argument(
+        "--ocpp-password", default=None, help="Basic auth password of every MQ 200"
+    )
+    parser.add_argument(
+        "--ocpp-meter-interval",
+        type=int,
+        default=10,
+        help="initial MeterValueSampleInterval of the MQ 200s",
+    )
+    parser.add_argument(
         "--duration",
         type=float,
         default=None,
@@ -83,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def create_simulators(args: argparse.Namespace) -> list[Simulator]:
     """Create (without starting) the simulators the arguments ask for."""
+    if getattr(args, "ocpp", None) and not args.kinds:
+        return []
     kinds = (
         [DeviceKind(kind) for kind in args.kinds if kind != GOE_KIND]
         if args.kinds
@@ -107,6 +133,8 @@ def create_simulators(args: argparse.Namespace) -> list[Simulator]:
 
 def create_goe_simulator(args: argparse.Namespace) -> GoeSimulator | None:
     """Create (without starting) the go-e simulator, unless left out by --kind."""
+    if getattr(args, "ocpp", None) and not args.kinds:
+        return None
     if args.kinds and GOE_KIND not in args.kinds:
         return None
     return GoeSimulator(
@@ -118,12 +146,17 @@ def create_goe_simulator(args: argparse.Namespace) -> GoeSimulator | None:
     )
 
 
-def render_table(sims: Sequence[Simulator], goe: GoeSimulator | None = None) -> str:
+def render_table(
+    sims: Sequence[Simulator],
+    goe: GoeSimulator | None = None,
+    mq200s: Sequence[Mq200Simulator] = (),
+) -> str:
     """Describe what runs where, and how to drive it."""
     lines = [f"{'kind':<8} {'url':<24} device", f"{'-' * 8} {'-' * 24} {'-' * 40}"]
     lines += [f"{sim.kind!s:<8} {sim.url:<24} {sim.describe()}" for sim in sims]
     if goe is not None:
         lines.append(f"{goe.kind:<8} {goe.url:<24} {goe.describe()}")
+    lines += [f"{mq.kind:<8} {mq.url:<24} {mq.describe()}" for mq in mq200s]
     lines += ["", "Drive them with curl (GET <url>/sim lists every action):"]
     for sim in sims:
         lines.append(f"  # {sim.kind}")
@@ -153,6 +186,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> N
     """Run the simulators until ``stop`` is set (or ``--duration`` passes)."""
     sims = create_simulators(args)
     goe = create_goe_simulator(args)
+    mq200s: list[Mq200Simulator] = []
     try:
         for sim in sims:
             await sim.start()
@@ -162,7 +196,17 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> N
             await goe.start()
             if args.plugged:
                 goe.model.plug_in()
-        out.write(render_table(sims, goe))
+        if getattr(args, "ocpp", None):
+            password = args.ocpp_password
+            mq200s = await start_fleet(
+                args.ocpp,
+                args.ocpp_count,
+                prefix=args.ocpp_prefix,
+                password_for=lambda _cp_id: password,
+                meter_interval=args.ocpp_meter_interval,
+                plugged=args.plugged,
+            )
+        out.write(render_table(sims, goe, mq200s))
         out.flush()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(args.duration):
@@ -172,6 +216,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> N
             await sim.close()
         if goe is not None:
             await goe.close()
+        await stop_fleet(mq200s)
         out.write("stopped\n")
         out.flush()
 

@@ -1406,7 +1406,6 @@ class Mq200Simulator:
         if not self._accepted.is_set():
             return
         model = self.model
-        await self._report_statuses()
         transaction = model.transaction
         reason = model.stop_reason
         if self._reset_type is not None:
@@ -1415,9 +1414,11 @@ class Mq200Simulator:
             reason = "EVDisconnected"
         if transaction is not None and reason is not None:
             await self._stop_transaction(transaction, reason)
-        elif model.wants_transaction:
-            await self._start_transaction()
+        # Preparing goes out before Authorize/StartTransaction, Charging after.
         await self._report_statuses()
+        if model.wants_transaction:
+            await self._start_transaction()
+            await self._report_statuses()
         if self._reset_type is not None:
             self._reset_type = None
             self._accepted.clear()
@@ -1557,8 +1558,8 @@ class Mq200Simulator:
         session = self._session
         if session is None:  # pragma: no cover - start() creates it
             raise RuntimeError("not started")
-        auth = (
-            aiohttp.BasicAuth(self.username, self.password)
+        headers = (
+            {"Authorization": aiohttp.encode_basic_auth(self.username, self.password)}
             if self.password is not None
             else None
         )
@@ -1566,7 +1567,7 @@ class Mq200Simulator:
             await self._hold.wait()
             try:
                 ws = await session.ws_connect(
-                    self.url, protocols=(SUBPROTOCOL,), auth=auth, autoping=True
+                    self.url, protocols=(SUBPROTOCOL,), headers=headers, autoping=True
                 )
             except (aiohttp.ClientError, OSError) as err:
                 self.connect_failures += 1

@@ -493,6 +493,11 @@ def test_raised_exceptions_are_translated() -> None:
                 )
 
 
+def key_is_field(key: ast.expr | None) -> bool:
+    """A dict key naming a form field (``CONF_...``) in an errors dict."""
+    return isinstance(key, ast.Name) and key.id.startswith("CONF_")
+
+
 def _flow_usage() -> dict[str, set[str]]:
     """Steps, menu options, errors and aborts the flows can show."""
     tree = ast.parse(Path(flow_module.__file__ or "").read_text(encoding="utf-8"))
@@ -503,6 +508,7 @@ def _flow_usage() -> dict[str, set[str]]:
         "errors": set(),
         "aborts": set(),
         "calls": set(),
+        "probe_errors": set(),
     }
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         steps = "options_steps" if "Options" in cls.name else "config_steps"
@@ -531,8 +537,28 @@ def _flow_usage() -> dict[str, set[str]]:
                     usage["aborts"].add(reason)
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
-                    if _text(key) == "base" and (error := _text(value)):
+                    if (_text(key) == "base" or key_is_field(key)) and (
+                        error := _text(value)
+                    ):
                         usage["errors"].add(error)
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(target := node.targets[0], ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "errors"
+                and (error := _text(node.value))
+            ):
+                usage["errors"].add(error)
+        for function in ast.walk(cls):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if function.name != "_probe":
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Dict):
+                    usage["probe_errors"] |= {
+                        error for value in node.values if (error := _text(value))
+                    }
     calls = usage["calls"]
     # Aborts Home Assistant's flow helpers raise on our behalf.
     if calls & {"_abort_if_unique_id_configured", "_async_abort_entries_match"}:
@@ -547,7 +573,7 @@ def _flow_usage() -> dict[str, set[str]]:
         usage["aborts"].add("already_in_progress")
     # A failed discovery probe aborts with the probe's error
     # (async_abort(reason=errors["base"])); invalid_auth asks instead.
-    usage["aborts"] |= usage["errors"] - {"invalid_auth"}
+    usage["aborts"] |= usage["probe_errors"] - {"invalid_auth"}
     return usage
 
 

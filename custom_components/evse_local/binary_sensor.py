@@ -10,12 +10,13 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, supported_entities
-from .protocols.models import FAULT_STATES, ChargerSnapshot
+from .coordinator import EvseConfigEntry, EvseCoordinator
+from .entity import EvseEntity, async_add_supported_entities
+from .protocols.models import FAULT_STATES, Capability, ChargerSnapshot
 
 PARALLEL_UPDATES = 0
 
@@ -26,6 +27,8 @@ class EvseBinarySensorDescription(BinarySensorEntityDescription):
 
     value_fn: Callable[[ChargerSnapshot], bool | None]
     has_fn: Callable[[ChargerSnapshot], bool] = lambda snapshot: True
+    connection_fn: Callable[[EvseCoordinator], bool] | None = None
+    """Reads the link itself: available while the rest is not."""
 
 
 DESCRIPTIONS: tuple[EvseBinarySensorDescription, ...] = (
@@ -44,6 +47,17 @@ DESCRIPTIONS: tuple[EvseBinarySensorDescription, ...] = (
         has_fn=lambda snapshot: snapshot.charging is not None,
     ),
     EvseBinarySensorDescription(
+        # An OCPP charger's websocket: the one entity that stays available
+        # (and says "disconnected") when the charger is gone.
+        key="connected",
+        translation_key="connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: None,
+        connection_fn=lambda coordinator: coordinator.push_connected,
+        has_fn=lambda snapshot: Capability.AVAILABILITY in snapshot.capabilities,
+    ),
+    EvseBinarySensorDescription(
         key="fault",
         translation_key="fault",
         device_class=BinarySensorDeviceClass.PROBLEM,
@@ -58,7 +72,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors this charger can back."""
-    async_add_entities(supported_entities(entry, EvseBinarySensor, DESCRIPTIONS))
+    async_add_supported_entities(
+        entry, async_add_entities, EvseBinarySensor, DESCRIPTIONS
+    )
 
 
 class EvseBinarySensor(EvseEntity, BinarySensorEntity):
@@ -67,6 +83,15 @@ class EvseBinarySensor(EvseEntity, BinarySensorEntity):
     entity_description: EvseBinarySensorDescription
 
     @property
+    def available(self) -> bool:
+        """Connection sensors are always available; the rest follow the charger."""
+        if self.entity_description.connection_fn is not None:
+            return True
+        return super().available
+
+    @property
     def is_on(self) -> bool | None:
         """The value in the latest snapshot."""
+        if (connection_fn := self.entity_description.connection_fn) is not None:
+            return connection_fn(self.coordinator)
         return self.entity_description.value_fn(self.coordinator.data)

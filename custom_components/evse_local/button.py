@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, has_capability, supported_entities
+from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot
@@ -37,6 +37,14 @@ DESCRIPTIONS: tuple[EvseButtonDescription, ...] = (
         has_fn=has_capability(Capability.RESTART),
         press_fn=lambda charger: charger.restart(),
     ),
+    EvseButtonDescription(
+        # OCPP UnlockConnector: frees a cable stuck in the socket.
+        key="unlock",
+        translation_key="unlock",
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_capability(Capability.UNLOCK),
+        press_fn=lambda charger: charger.unlock(),
+    ),
 )
 
 
@@ -46,7 +54,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons this charger supports."""
-    async_add_entities(supported_entities(entry, EvseButton, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseButton, DESCRIPTIONS)
 
 
 class EvseButton(EvseEntity, ButtonEntity):

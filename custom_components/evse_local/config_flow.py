@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +22,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -30,12 +33,22 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.helpers.typing import DiscoveryInfoType
+from yarl import URL
 
 from .const import (
+    CONF_BIND_ADDRESS,
+    CONF_CHARGE_POINT_ID,
+    CONF_MAX_CURRENT,
     CONF_PERSIST_MAX_CURRENT,
     CONF_PROTOCOL,
+    CONF_SSL_CERTIFICATE,
+    CONF_SSL_KEY,
     CONF_UNIT_ID,
+    DEFAULT_BIND_ADDRESS,
     DEFAULT_MODBUS_PORT,
+    DEFAULT_OCPP_MAX_CURRENT,
+    DEFAULT_OCPP_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
     DOMAIN,
@@ -43,10 +56,18 @@ from .const import (
     LOGGER,
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
+    OCPP_MAX_CURRENT_RANGE,
     PROTOCOL_MODBUS,
+    PROTOCOL_OCPP,
 )
 from .coordinator import EvseConfigEntry
 from .helpers import async_connect
+from .ocpp_server import (
+    async_ssl_context,
+    running_ports,
+    running_server,
+    server_address,
+)
 from .protocols.errors import (
     EvseAuthenticationError,
     EvseConnectionError,
@@ -90,6 +111,57 @@ _MODBUS_SCHEMA = probatio.Schema(
 )
 
 
+_MAX_CURRENT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=OCPP_MAX_CURRENT_RANGE[0],
+        max=OCPP_MAX_CURRENT_RANGE[1],
+        step=1,
+        unit_of_measurement="A",
+        mode=NumberSelectorMode.BOX,
+    )
+)
+_OCPP_PASSWORD = {
+    probatio.Optional(CONF_PASSWORD): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD)
+    ),
+}
+_OCPP_CONFIRM_SCHEMA = probatio.Schema(
+    {
+        **_OCPP_PASSWORD,
+        probatio.Required(
+            CONF_MAX_CURRENT, default=DEFAULT_OCPP_MAX_CURRENT
+        ): _MAX_CURRENT_SELECTOR,
+    }
+)
+
+
+def _ocpp_schema(port: int) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_CHARGE_POINT_ID): TextSelector(
+                TextSelectorConfig(autocomplete="off")
+            ),
+            **_OCPP_CONFIRM_SCHEMA.schema,
+            probatio.Required(CONF_PORT, default=port): NumberSelector(
+                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+            ),
+            probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
+            probatio.Optional(CONF_SSL_KEY): TextSelector(),
+        }
+    )
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether the central system could listen on ``port`` (blocking)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _modbus_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return {
         CONF_PROTOCOL: PROTOCOL_MODBUS,
@@ -124,6 +196,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data: dict[str, Any] = {}
         self._info: DeviceInfo | None = None
         self._needs_credentials = False
+        self._ocpp_title = ""
 
     async def _probe(
         self, data: Mapping[str, Any]
@@ -147,7 +220,9 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask how the charger is reached: its web API, or Modbus TCP."""
-        return self.async_show_menu(step_id="user", menu_options=["http", "modbus"])
+        return self.async_show_menu(
+            step_id="user", menu_options=["http", "modbus", "ocpp"]
+        )
 
     async def async_step_http(
         self, user_input: dict[str, Any] | None = None
@@ -187,6 +262,137 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="modbus",
             data_schema=self.add_suggested_values_to_schema(_MODBUS_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_ocpp(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let an OCPP charger (Blink MQ 200) in: it will connect to us."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip().strip("/")
+            data = {
+                CONF_PROTOCOL: PROTOCOL_OCPP,
+                CONF_CHARGE_POINT_ID: charge_point_id,
+                CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                CONF_PORT: int(user_input[CONF_PORT]),
+                CONF_BIND_ADDRESS: DEFAULT_BIND_ADDRESS,
+                **_credentials(user_input),
+                **{
+                    key: str(user_input[key]).strip()
+                    for key in (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+                    if user_input.get(key)
+                },
+            }
+            if not charge_point_id or "/" in charge_point_id:
+                errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
+            else:
+                await self.async_set_unique_id(charge_point_id)
+                self._abort_if_unique_id_configured()
+                errors = await self._async_check_server(data)
+            if not errors:
+                return self.async_create_entry(title=charge_point_id, data=data)
+        ports = running_ports(self.hass)
+        port = ports[0] if ports else DEFAULT_OCPP_PORT
+        return self.async_show_form(
+            step_id="ocpp",
+            data_schema=self.add_suggested_values_to_schema(
+                _ocpp_schema(port), user_input
+            ),
+            description_placeholders={"url": self._central_system_url(port)},
+            errors=errors,
+        )
+
+    def _central_system_url(self, port: int) -> str:
+        """Return what to type into the charger's Central System URL field."""
+        try:
+            base = get_url(self.hass, allow_external=False, allow_cloud=False)
+        except NoURLAvailableError:
+            host = "homeassistant.local"
+        else:
+            host = URL(base).host or "homeassistant.local"
+        return f"ws://{host}:{port}/ocpp"
+
+    async def _async_check_server(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Check what the central system needs: its port and TLS files."""
+        if bool(data.get(CONF_SSL_CERTIFICATE)) != bool(data.get(CONF_SSL_KEY)):
+            return {"base": "ssl_incomplete"}
+        if running_server(self.hass, data) is not None:
+            # Served already: the running server's port and TLS are in use.
+            return {}
+        try:
+            await async_ssl_context(self.hass, data)
+        except OSError, ssl.SSLError:
+            return {"base": "invalid_certificate"}
+        bind, port = server_address(data)
+        if not await self.hass.async_add_executor_job(_port_free, bind, port):
+            return {CONF_PORT: "port_in_use"}
+        return {}
+
+    async def async_step_integration_discovery(
+        self, discovery_info: DiscoveryInfoType
+    ) -> ConfigFlowResult:
+        """Ask before letting in an OCPP charger that no entry knows."""
+        charge_point_id = str(discovery_info[CONF_CHARGE_POINT_ID])
+        await self.async_set_unique_id(charge_point_id)
+        self._abort_if_unique_id_configured()
+        self._data = {
+            CONF_PROTOCOL: PROTOCOL_OCPP,
+            CONF_CHARGE_POINT_ID: charge_point_id,
+            **{
+                key: discovery_info[key]
+                for key in (
+                    CONF_BIND_ADDRESS,
+                    CONF_PORT,
+                    CONF_SSL_CERTIFICATE,
+                    CONF_SSL_KEY,
+                )
+                if key in discovery_info
+            },
+        }
+        model = " ".join(
+            part
+            for part in (discovery_info.get("vendor"), discovery_info.get("model"))
+            if part
+        )
+        self._ocpp_title = f"{model or 'OCPP charger'} {charge_point_id}"
+        self.context["title_placeholders"] = {"name": self._ocpp_title}
+        return await self.async_step_ocpp_confirm()
+
+    async def async_step_ocpp_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Accept the charger, with the password it was given (Basic Auth)."""
+        errors: dict[str, str] = {}
+        charge_point_id = self._data[CONF_CHARGE_POINT_ID]
+        if user_input is not None:
+            password = user_input.get(CONF_PASSWORD) or None
+            server = running_server(self.hass, self._data)
+            presented = (
+                None
+                if server is None
+                else server.presented_password_matches(charge_point_id, password)
+            )
+            if presented is False:
+                errors[CONF_PASSWORD] = "password_mismatch"
+            elif presented is None and password is not None and server is not None:
+                errors[CONF_PASSWORD] = "no_password_presented"
+            else:
+                return self.async_create_entry(
+                    title=self._ocpp_title,
+                    data={
+                        **self._data,
+                        CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                        **_credentials(user_input),
+                    },
+                )
+        return self.async_show_form(
+            step_id="ocpp_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                _OCPP_CONFIRM_SCHEMA, user_input
+            ),
+            description_placeholders={"charge_point_id": charge_point_id},
             errors=errors,
         )
 
@@ -294,6 +500,8 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change address or credentials of the same charger."""
         entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
+            return await self.async_step_reconfigure_ocpp()
         modbus = entry.data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -315,10 +523,45 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_reconfigure_ocpp(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change an OCPP charger's password or maximum current."""
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            data = {
+                key: value
+                for key, value in entry.data.items()
+                if key not in (CONF_PASSWORD, CONF_MAX_CURRENT)
+            }
+            return self.async_update_reload_and_abort(
+                entry,
+                data={
+                    **data,
+                    CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                    **_credentials(user_input),
+                },
+            )
+        return self.async_show_form(
+            step_id="reconfigure_ocpp",
+            data_schema=self.add_suggested_values_to_schema(
+                _OCPP_CONFIRM_SCHEMA, entry.data
+            ),
+            description_placeholders={
+                "charge_point_id": entry.data[CONF_CHARGE_POINT_ID]
+            },
+        )
+
     def _abort_if_other_device(self, entry: EvseConfigEntry, info: DeviceInfo) -> None:
         """Reauth and reconfigure must stay with the same charger."""
         if entry.unique_id is not None and entry.unique_id != info.serial:
             raise AbortFlow("wrong_device")
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: EvseConfigEntry) -> bool:
+        """OCPP chargers push; polling and EEPROM options do not apply."""
+        return config_entry.data.get(CONF_PROTOCOL) != PROTOCOL_OCPP
 
     @staticmethod
     @callback

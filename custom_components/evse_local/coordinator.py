@@ -11,6 +11,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -30,16 +32,26 @@ from .protocols.errors import (
     EvseError,
     EvseUnsupportedError,
 )
-from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
+from .protocols.models import Capability, ChargerSnapshot, ChargerState, ChargeTimer
+from .protocols.ocpp import OcppCharger
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
 
 LIMIT_STORAGE_VERSION = 1
+CHARGER_STORAGE_VERSION = 1
+# A push-only charger's state is saved once updates pause this long (and at
+# shutdown), not on every meter reading.
+CHARGER_SAVE_DELAY = 5.0
 
 
 def limit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """Where an integration-enforced session limit survives restarts."""
     return Store(hass, LIMIT_STORAGE_VERSION, f"{DOMAIN}.session_limit.{entry_id}")
+
+
+def charger_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Where a push-only charger's last state survives restarts."""
+    return Store(hass, CHARGER_STORAGE_VERSION, f"{DOMAIN}.charger.{entry_id}")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -71,12 +83,16 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self._follow_up: asyncio.Task[None] | None = None
         self.limits = SessionLimitEnforcer()
         self._limit_store = limit_store(hass, entry.entry_id)
+        self._charger_store = charger_store(hass, entry.entry_id)
+        self._device_info_shown = charger.info
+        self._profiles_refused_shown = False
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=self.poll_interval,
+            # A charger that connects to us pushes everything: never poll it.
+            update_interval=None if charger.push_only else self.poll_interval,
             always_update=False,
         )
 
@@ -92,6 +108,52 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
     async def async_restore_limits(self) -> None:
         """Take back a session limit set before Home Assistant restarted."""
         self.limits.restore(await self._limit_store.async_load())
+
+    async def async_restore_charger(self) -> None:
+        """Take back a push-only charger's last state, so its entities exist.
+
+        Until the charger connects, the entities show as unavailable, never
+        the restored values.
+        """
+        if (saved := await self._charger_store.async_load()) is not None:
+            self.charger.restore_state(saved)
+
+    @callback
+    def async_start_disconnected(self) -> None:
+        """Start a push-only charger's entities before it has connected."""
+        # Nothing restored (a charger that never connected): entities appear
+        # as the charger reports what it has.
+        snapshot = self.charger.snapshot or ChargerSnapshot(
+            state=ChargerState.UNDETERMINED
+        )
+        self.data = self.limits.decorate(snapshot)
+        self._async_mark_disconnected()
+
+    @callback
+    def _async_mark_disconnected(self) -> None:
+        """Make the entities unavailable: the charger's connection is gone.
+
+        A charger that reboots or loses WiFi is routine for a server, so
+        this is not logged as an error (``async_set_update_error`` would).
+        """
+        self.last_exception = UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="not_connected",
+            translation_placeholders={"charger": self.config_entry.title},
+        )
+        if self.last_update_success:
+            self.last_update_success = False
+            self.async_update_listeners()
+
+    async def async_save_charger(self) -> None:
+        """Save a push-only charger's state now (the entry is unloading)."""
+        if (state := self.charger.export_state()) is not None:
+            await self._charger_store.async_save(state)
+
+    @callback
+    def _async_save_charger(self) -> None:
+        if (state := self.charger.export_state()) is not None:
+            self._charger_store.async_delay_save(lambda: state, CHARGER_SAVE_DELAY)
 
     def _after_read(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
         """Apply integration-enforced session limits to a fresh snapshot."""
@@ -168,10 +230,53 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         """Remember the timer window, then update the entities."""
         if self.data is not None and self.data.timer is not None:
             self.timer_window = self.data.timer
+        if isinstance(self.charger, OcppCharger):
+            self._async_follow_ocpp_charger(self.charger)
         super().async_update_listeners()
 
     @callback
+    def _async_follow_ocpp_charger(self, charger: OcppCharger) -> None:
+        """Show what an OCPP charger told us since setup.
+
+        Its identity arrives with BootNotification, possibly after setup;
+        a charger that refuses charging profiles gets a repair issue (pause
+        then ends the transaction instead of keeping it).
+        """
+        info = charger.info
+        if info != self._device_info_shown:
+            self._device_info_shown = info
+            registry = dr.async_get(self.hass)
+            if device := registry.async_get_device_by_identifier(
+                (DOMAIN, info.serial or ""), self.config_entry.entry_id
+            ):
+                registry.async_update_device(
+                    device.id,
+                    manufacturer=info.manufacturer,
+                    model=info.model,
+                    sw_version=info.firmware,
+                )
+        refused = charger.station.profiles_refused
+        if refused == self._profiles_refused_shown:
+            return
+        self._profiles_refused_shown = refused
+        issue_id = f"ocpp_profiles_refused_{self.config_entry.entry_id}"
+        if refused:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="ocpp_profiles_refused",
+                translation_placeholders={"charger": self.config_entry.title},
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    @callback
     def _async_pushed(self, snapshot: ChargerSnapshot) -> None:
+        if self.charger.push_only:
+            self._async_save_charger()
         if not self.push_connected:
             self.push_connected = True
             # Push is live: no polling until it drops.
@@ -195,6 +300,16 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
                 return
             except EvseError as err:
                 LOGGER.debug("%s: push connection failed: %s", self.name, err)
+            if self.charger.push_only:
+                # Nothing to poll: the charger is gone until it reconnects,
+                # and ``listen`` waits for that. Unavailable at once.
+                if self.push_connected:
+                    LOGGER.info("%s: charger disconnected", self.name)
+                self.push_connected = False
+                self._async_save_charger()
+                self._async_mark_disconnected()
+                await asyncio.sleep(PUSH_RETRY_INITIAL)
+                continue
             if self.push_connected:
                 delay = PUSH_RETRY_INITIAL
                 LOGGER.debug("%s: push disconnected, polling again", self.name)

@@ -11,8 +11,16 @@ from homeassistant.core import HomeAssistant
 
 from .coordinator import EvseConfigEntry
 
-# The host name embeds the serial or MAC on every supported charger.
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "serial", "mac", "hostname"}
+# The host name embeds the serial or MAC on every supported charger; an OCPP
+# charge point id usually is the serial.
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    "serial",
+    "mac",
+    "hostname",
+    "charge_point_id",
+}
 
 
 async def async_get_config_entry_diagnostics(

@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from homeassistant.const import CONF_HOST
+from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -36,7 +38,10 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
                 if info.mac
                 else set()
             ),
-            configuration_url=f"http://{entry.data[CONF_HOST]}",
+            # OCPP chargers connect to us: their address is not known.
+            configuration_url=(
+                f"http://{entry.data[CONF_HOST]}" if CONF_HOST in entry.data else None
+            ),
             manufacturer=info.manufacturer,
             model=info.model,
             name=entry.title,
@@ -63,15 +68,32 @@ def has_capability(capability: Capability) -> Callable[[ChargerSnapshot], bool]:
     return lambda snapshot: capability in snapshot.capabilities
 
 
-def supported_entities[DescriptionT: SupportedDescription, EntityT](
+@callback
+def async_add_supported_entities[DescriptionT: SupportedDescription, EntityT: Entity](
     entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     entity_class: Callable[[EvseConfigEntry, DescriptionT], EntityT],
     descriptions: Iterable[DescriptionT],
-) -> list[EntityT]:
-    """Entities for the descriptions this charger can back."""
-    snapshot = entry.runtime_data.coordinator.data
-    return [
-        entity_class(entry, description)
-        for description in descriptions
-        if description.has_fn(snapshot)
-    ]
+) -> None:
+    """Add the entities the charger can back, now and whenever it can back more.
+
+    A charger may report a value only later: an OCPP charger sends the
+    measurands it was configured for after it connects, and a temperature
+    probe can answer only after a reboot. Entities are never removed here:
+    a value that goes away shows as unknown.
+    """
+    coordinator = entry.runtime_data.coordinator
+    pending = list(descriptions)
+
+    @callback
+    def _add_supported() -> None:
+        snapshot = coordinator.data
+        supported = [d for d in pending if d.has_fn(snapshot)]
+        if not supported:
+            return
+        for description in supported:
+            pending.remove(description)
+        async_add_entities(entity_class(entry, d) for d in supported)
+
+    _add_supported()
+    entry.async_on_unload(coordinator.async_add_listener(_add_supported))

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_PERSIST_MAX_CURRENT
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, has_capability, supported_entities
+from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot
@@ -117,7 +117,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers this charger supports."""
-    async_add_entities(supported_entities(entry, EvseNumber, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseNumber, DESCRIPTIONS)
 
 
 class EvseNumber(EvseEntity, NumberEntity):

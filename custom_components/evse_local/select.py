@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, has_capability, supported_entities
+from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import (
@@ -81,7 +81,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects this charger supports."""
-    async_add_entities(supported_entities(entry, EvseSelect, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseSelect, DESCRIPTIONS)
 
 
 class EvseSelect(EvseEntity, SelectEntity):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Self
 
 from homeassistant.components.sensor import (
@@ -29,8 +30,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EvseConfigEntry, EvseCoordinator
-from .entity import EvseEntity, supported_entities
-from .protocols.models import ChargerError, ChargerSnapshot, ChargerState
+from .entity import EvseEntity, async_add_supported_entities
+from .protocols.models import (
+    ChargerError,
+    ChargerSnapshot,
+    ChargerState,
+    OcppErrorCode,
+    OcppStatus,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -44,7 +51,7 @@ ENERGY_NOISE_SHARE = 0.001
 class EvseSensorDescription(SensorEntityDescription):
     """How to read one sensor from the snapshot."""
 
-    value_fn: Callable[[ChargerSnapshot], StateType]
+    value_fn: Callable[[ChargerSnapshot], StateType | datetime]
     has_fn: Callable[[ChargerSnapshot], bool] = lambda snapshot: True
     attributes_fn: Callable[[EvseCoordinator], dict[str, Any]] | None = None
     monotonic: bool = False
@@ -291,6 +298,35 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
     _fault_counter("no_ground_trips", "no_ground"),
     _fault_counter("stuck_relay_trips", "stuck_relay"),
     EvseSensorDescription(
+        # OCPP's own status of the socket: richer than the normalised state.
+        key="connector_status",
+        translation_key="connector_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in OcppStatus],
+        value_fn=lambda snapshot: (
+            snapshot.ocpp_status.value if snapshot.ocpp_status else None
+        ),
+        has_fn=lambda snapshot: snapshot.ocpp_status is not None,
+    ),
+    EvseSensorDescription(
+        key="ocpp_error",
+        translation_key="ocpp_error",
+        device_class=SensorDeviceClass.ENUM,
+        options=[error.value for error in OcppErrorCode],
+        value_fn=lambda snapshot: (
+            snapshot.ocpp_error.value if snapshot.ocpp_error else None
+        ),
+        has_fn=lambda snapshot: snapshot.ocpp_error is not None,
+    ),
+    EvseSensorDescription(
+        key="last_heartbeat",
+        translation_key="last_heartbeat",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.last_heartbeat,
+        has_fn=lambda snapshot: snapshot.last_heartbeat is not None,
+    ),
+    EvseSensorDescription(
         key="wifi_signal",
         translation_key="wifi_signal",
         device_class=SensorDeviceClass.SIGNAL_STRENGTH,
@@ -363,7 +399,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors this charger can back."""
-    async_add_entities(supported_entities(entry, EvseSensor, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseSensor, DESCRIPTIONS)
 
 
 class EvseSensor(EvseEntity, RestoreSensor):
@@ -377,7 +413,7 @@ class EvseSensor(EvseEntity, RestoreSensor):
         """Set up; the energy counter is restored when added."""
         super().__init__(entry, description)
         self._counter = EnergyCounter()
-        self._value: StateType = None
+        self._value: StateType | datetime = None
 
     async def async_added_to_hass(self) -> None:
         """Restore the energy counter, then read the current snapshot."""
@@ -403,7 +439,7 @@ class EvseSensor(EvseEntity, RestoreSensor):
         super()._handle_coordinator_update()
 
     @property
-    def native_value(self) -> StateType:
+    def native_value(self) -> StateType | datetime:
         """The value last read from the charger."""
         return self._value
 

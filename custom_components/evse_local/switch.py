@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry, EvseCoordinator
-from .entity import EvseEntity, has_capability, supported_entities
+from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot
 
@@ -51,6 +51,15 @@ DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
         set_fn=lambda coordinator, on: coordinator.charger.set_paused(not on),
     ),
     EvseSwitchDescription(
+        # OCPP ChangeAvailability: off takes the charger out of service.
+        key="available",
+        translation_key="available",
+        entity_category=EntityCategory.CONFIG,
+        has_fn=has_capability(Capability.AVAILABILITY),
+        value_fn=lambda snapshot: snapshot.connector_available,
+        set_fn=lambda coordinator, on: coordinator.charger.set_available(on),
+    ),
+    EvseSwitchDescription(
         key="timer",
         translation_key="timer",
         entity_category=EntityCategory.CONFIG,
@@ -85,7 +94,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches this charger supports."""
-    async_add_entities(supported_entities(entry, EvseSwitch, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseSwitch, DESCRIPTIONS)
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):

@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, has_capability, supported_entities
+from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
 
@@ -54,7 +54,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the timer window entities when the charger has a timer."""
-    async_add_entities(supported_entities(entry, EvseTime, DESCRIPTIONS))
+    async_add_supported_entities(entry, async_add_entities, EvseTime, DESCRIPTIONS)
 
 
 class EvseTime(EvseEntity, TimeEntity):

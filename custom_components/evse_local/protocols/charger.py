@@ -98,6 +98,14 @@ class Charger(ABC):
         """Restart the charger's controller."""
         raise EvseUnsupportedError("restart")
 
+    async def set_available(self, available: bool) -> None:
+        """Take the charger in or out of service (OCPP ChangeAvailability)."""
+        raise EvseUnsupportedError("availability")
+
+    async def unlock(self) -> None:
+        """Release the cable from the socket (OCPP UnlockConnector)."""
+        raise EvseUnsupportedError("unlock")
+
     async def set_access_control(self, mode: AccessControl) -> None:
         """Choose who may start a charge (go-e)."""
         raise EvseUnsupportedError("access control")

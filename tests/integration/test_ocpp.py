@@ -1,0 +1,648 @@
+"""OCPP chargers (Blink MQ 200) in Home Assistant, against the MQ 200 simulator.
+
+The central system runs inside Home Assistant on a free loopback port; the
+simulated chargers are real websocket clients (the ``ocpp`` library) that
+connect to it, exactly as the charger on a wall would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.evse_local.const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_MAX_CURRENT,
+    CONF_PROTOCOL,
+    DOMAIN,
+    PROTOCOL_OCPP,
+)
+from custom_components.evse_local.ocpp_server import running_server
+from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
+
+from .conftest import state_of, wait_for
+
+PASSWORD = "s3cret-mq200"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the server binds it right after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    """The OCPP port of this test's central system."""
+    return free_port()
+
+
+def ocpp_data(port: int, charge_point_id: str, **extra: Any) -> dict[str, Any]:
+    """Entry data of an accepted OCPP charger on the loopback central system."""
+    return {
+        CONF_PROTOCOL: PROTOCOL_OCPP,
+        CONF_CHARGE_POINT_ID: charge_point_id,
+        CONF_PORT: port,
+        "bind_address": "127.0.0.1",
+        CONF_MAX_CURRENT: 32,
+        CONF_PASSWORD: PASSWORD,
+        **extra,
+    }
+
+
+async def add_ocpp_entry(
+    hass: HomeAssistant, port: int, charge_point_id: str, **extra: Any
+) -> ConfigEntry:
+    """Set up an OCPP charger entry (the flow is tested on its own)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=charge_point_id,
+        unique_id=charge_point_id,
+        data=ocpp_data(port, charge_point_id, **extra),
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def mq200(port: int, charge_point_id: str, **kwargs: Any) -> Mq200Simulator:
+    """An MQ 200 whose clock only moves when the test says so."""
+    kwargs.setdefault("password", PASSWORD)
+    return Mq200Simulator(
+        f"ws://127.0.0.1:{port}/ocpp",
+        charge_point_id,
+        time_factor=0,
+        reconnect_delay=0.05,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+async def charger(
+    hass: HomeAssistant, port: int
+) -> AsyncIterator[tuple[ConfigEntry, Mq200Simulator]]:
+    """An accepted MQ 200, connected, a car plugged in and charging."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0001")
+    async with mq200(port, "MQ200-0001") as sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await sim.advance(10)
+        await wait_for(lambda: _value(hass, "sensor.mq200_0001_charging_current") > 0)
+        yield entry, sim
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _value(hass: HomeAssistant, entity_id: str) -> float:
+    state = hass.states.get(entity_id)
+    if state is None or state.state in ("unknown", "unavailable"):
+        return -1.0
+    return float(state.state)
+
+
+async def test_charger_entities_follow_what_it_reports(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """The measurands the MQ 200 sends become entities with its values."""
+    entry, sim = charger
+    assert state_of(hass, "sensor.mq200_0001_state").state == "charging"
+    assert state_of(hass, "sensor.mq200_0001_connector_status").state == "charging"
+    assert state_of(hass, "binary_sensor.mq200_0001_vehicle_connected").state == "on"
+    assert state_of(hass, "binary_sensor.mq200_0001_charging").state == "on"
+    assert state_of(hass, "binary_sensor.mq200_0001_connected").state == "on"
+    assert _value(hass, "sensor.mq200_0001_voltage") == pytest.approx(
+        sim.model.voltage, abs=0.5
+    )
+    assert _value(hass, "sensor.mq200_0001_charging_current") == pytest.approx(
+        sim.model.current, abs=0.1
+    )
+    # The MQ 200 does not send power: it is derived from current x voltage.
+    assert _value(hass, "sensor.mq200_0001_power") > 0
+    assert _value(hass, "sensor.mq200_0001_lifetime_energy") > 0
+    assert _value(hass, "sensor.mq200_0001_temperature_1") > 0
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "MQ200-0001"), entry.entry_id
+    )
+    assert device is not None
+    assert device.manufacturer == "Blink"
+    assert device.model == "MQ 200"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_pause_keeps_the_session(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Pause is a 0 A profile: the transaction goes on; resume restores it."""
+    _, sim = charger
+    transaction = sim.transaction_id
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": "switch.mq200_0001_charging_enabled"},
+        blocking=True,
+    )
+    await sim.sync()
+    assert sim.model.offered_current == 0
+    await wait_for(
+        lambda: (
+            state_of(hass, "sensor.mq200_0001_connector_status").state
+            == "suspended_evse"
+        )
+    )
+    assert state_of(hass, "switch.mq200_0001_charging_enabled").state == "off"
+    assert sim.transaction_id == transaction
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.mq200_0001_charging_enabled"},
+        blocking=True,
+    )
+    await sim.sync()
+    assert sim.model.offered_current == 32
+    await wait_for(
+        lambda: state_of(hass, "sensor.mq200_0001_connector_status").state == "charging"
+    )
+    assert sim.transaction_id == transaction
+    assert sim.frames_received["RemoteStopTransaction"] == 0
+
+
+async def test_max_current_is_a_charging_profile(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """The current number sends SetChargingProfile in amps."""
+    _, sim = charger
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.mq200_0001_charging_current_limit", "value": 16},
+        blocking=True,
+    )
+    await sim.sync()
+    assert sim.model.offered_current == 16
+    assert state_of(hass, "number.mq200_0001_charging_current_limit").state == "16"
+
+
+async def test_availability_reset_and_unlock(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """ChangeAvailability, Reset and UnlockConnector from entities."""
+    _, sim = charger
+    sim.model.unplug()
+    await sim.sync()
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": "switch.mq200_0001_available"},
+        blocking=True,
+    )
+    await sim.sync()
+    await wait_for(
+        lambda: (
+            state_of(hass, "sensor.mq200_0001_connector_status").state == "unavailable"
+        )
+    )
+    assert state_of(hass, "switch.mq200_0001_available").state == "off"
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.mq200_0001_available"}, blocking=True
+    )
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.mq200_0001_unlock_cable"},
+        blocking=True,
+    )
+    assert sim.frames_received["UnlockConnector"] == 1
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.mq200_0001_restart"}, blocking=True
+    )
+    assert sim.frames_received["Reset"] == 1
+    # It reboots and comes back by itself.
+    await sim.wait_accepted()
+    await wait_for(
+        lambda: state_of(hass, "binary_sensor.mq200_0001_connected").state == "on"
+    )
+
+
+async def test_killed_charger_is_unavailable_at_once(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """A dropped websocket: entities unavailable at once, back on reconnect."""
+    _, sim = charger
+    await sim.kill(reconnect=False)
+    await wait_for(
+        lambda: (
+            state_of(hass, "sensor.mq200_0001_charging_current").state
+            == STATE_UNAVAILABLE
+        ),
+        timeout=2,
+    )
+    assert state_of(hass, "sensor.mq200_0001_connector_status").state == (
+        STATE_UNAVAILABLE
+    )
+    connected = state_of(hass, "binary_sensor.mq200_0001_connected")
+    assert connected.state == "off"
+    await sim.reconnect()
+    await sim.wait_accepted()
+    await sim.advance(10)
+    await wait_for(lambda: _value(hass, "sensor.mq200_0001_charging_current") > 0)
+
+
+async def test_restart_restores_the_same_entities(
+    hass: HomeAssistant, port: int
+) -> None:
+    """After a restart (reload) the same entities exist before it reconnects."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0002")
+    async with mq200(port, "MQ200-0002") as sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await sim.advance(60)
+        await wait_for(lambda: _value(hass, "sensor.mq200_0002_lifetime_energy") > 0)
+        energy = _value(hass, "sensor.mq200_0002_lifetime_energy")
+        registry = er.async_get(hass)
+        before = {
+            e.entity_id
+            for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+        await sim.stop()
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        after = {
+            e.entity_id
+            for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+        assert after == before
+        # Entities of the integration (not the registry's restored
+        # placeholders), unavailable until the charger is back.
+        for entity_id in after:
+            state = state_of(hass, entity_id)
+            assert not state.attributes.get("restored"), entity_id
+            if entity_id != "binary_sensor.mq200_0002_connected":
+                assert state.state == STATE_UNAVAILABLE, entity_id
+        assert state_of(hass, "binary_sensor.mq200_0002_connected").state == "off"
+        sim.model.reset_energy_register()
+        await sim.start()
+        await sim.wait_accepted()
+        await sim.advance(10)
+        # The register dropped to zero; the lifetime sensor never goes back.
+        await wait_for(
+            lambda: _value(hass, "sensor.mq200_0002_lifetime_energy") > energy
+        )
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_profiles_refused_falls_back_and_raises_a_repair(
+    hass: HomeAssistant, port: int
+) -> None:
+    """A charger without Smart Charging is paused by stopping the transaction."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0003")
+    sim = mq200(
+        port,
+        "MQ200-0003",
+        quirks=Mq200Quirks(refuse_profiles=ProfileRefusal.NOT_SUPPORTED),
+    )
+    async with sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await wait_for(
+            lambda: (
+                state_of(hass, "sensor.mq200_0003_connector_status").state == "charging"
+            )
+        )
+        await hass.services.async_call(
+            "switch",
+            "turn_off",
+            {"entity_id": "switch.mq200_0003_charging_enabled"},
+            blocking=True,
+        )
+        await sim.sync()
+        assert sim.frames_received["RemoteStopTransaction"] == 1
+        issue = ir.async_get(hass).async_get_issue(
+            DOMAIN, f"ocpp_profiles_refused_{entry.entry_id}"
+        )
+        assert issue is not None
+        assert issue.translation_key == "ocpp_profiles_refused"
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {"entity_id": "switch.mq200_0003_charging_enabled"},
+            blocking=True,
+        )
+        await sim.sync()
+        assert sim.frames_received["RemoteStartTransaction"] == 1
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_port_in_use_is_a_translated_error_and_a_repair(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Another program on the port: setup retries, a repair says why."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        entry = await add_ocpp_entry(hass, port, "MQ200-0004")
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert "port" in (entry.reason or "")
+        assert ir.async_get(hass).async_get_issue(DOMAIN, f"ocpp_port_in_use_{port}")
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, f"ocpp_port_in_use_{port}")
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_server_stops_with_the_last_charger(
+    hass: HomeAssistant, port: int
+) -> None:
+    """One server for all OCPP entries, closed when the last one unloads."""
+    first = await add_ocpp_entry(hass, port, "MQ200-0005")
+    second = await add_ocpp_entry(hass, port, "MQ200-0006")
+    data = first.data
+    server = running_server(hass, data)
+    assert server is not None
+    assert running_server(hass, second.data) is server
+    await hass.config_entries.async_unload(first.entry_id)
+    assert running_server(hass, data) is server
+    await hass.config_entries.async_unload(second.entry_id)
+    assert running_server(hass, data) is None
+
+
+async def _approve(
+    hass: HomeAssistant, flow_id: str, password: str | None = PASSWORD
+) -> ConfigFlowResult:
+    user_input: dict[str, Any] = {CONF_MAX_CURRENT: 32}
+    if password is not None:
+        user_input[CONF_PASSWORD] = password
+    return await hass.config_entries.flow.async_configure(flow_id, user_input)
+
+
+async def test_ten_chargers_arriving_together_are_approved_one_by_one(
+    hass: HomeAssistant, port: int
+) -> None:
+    """N chargers arriving together: N flows, N accepts, nobody disconnected."""
+    first = await add_ocpp_entry(hass, port, "MQ200-HOME")
+    home = mq200(port, "MQ200-HOME")
+    newcomers = [mq200(port, f"MQ200-{index:03}") for index in range(10)]
+    async with AsyncExitStack() as stack:
+        for sim in (home, *newcomers):
+            stack.push_async_callback(sim.stop)
+        await home.start()
+        await home.wait_accepted()
+        await asyncio.gather(*(sim.start(wait=False) for sim in newcomers))
+        await wait_for(
+            lambda: (
+                len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 10
+            ),
+            timeout=30,
+        )
+        flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert {flow["context"]["unique_id"] for flow in flows} == {
+            sim.charge_point_id for sim in newcomers
+        }
+        assert all(
+            flow["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY for flow in flows
+        )
+        # Until accepted they are told to wait and get no command.
+        assert all(not sim.accepted for sim in newcomers)
+        assert all(sum(sim.frames_received.values()) > 0 for sim in newcomers)
+        for flow in flows:
+            result = await _approve(hass, flow["flow_id"])
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        await asyncio.gather(*(sim.wait_accepted(timeout=30) for sim in newcomers))
+        assert len(hass.config_entries.async_entries(DOMAIN)) == 11
+        # Approvals neither reloaded nor disconnected anybody.
+        assert home.connects == 1
+        assert home.disconnects == 0
+        assert all(sim.disconnects == 0 for sim in newcomers)
+        assert all(sim.connects == 1 for sim in newcomers)
+        assert first.state is ConfigEntryState.LOADED
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unreadable_certificate_is_a_setup_error(
+    hass: HomeAssistant, port: int
+) -> None:
+    """TLS files that cannot be loaded: a clear error, no retry loop."""
+    entry = await add_ocpp_entry(
+        hass,
+        port,
+        "MQ200-0008",
+        ssl_certificate="/nonexistent/cert.pem",
+        ssl_key="/nonexistent/key.pem",
+    )
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert running_server(hass, entry.data) is None
+
+
+async def test_wrong_password_is_refused_at_the_upgrade(
+    hass: HomeAssistant, port: int
+) -> None:
+    """A known charger presenting the wrong password never gets in."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0007")
+    sim = mq200(port, "MQ200-0007", password="wrong")
+    await sim.start(wait=False)
+    await wait_for(lambda: sim.connect_failures > 0)
+    assert not sim.connected
+    server = running_server(hass, entry.data)
+    assert server is not None
+    assert server.stats.rejected_auth > 0
+    await sim.stop()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_session_limit_is_enforced_by_the_integration(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Energy limits on OCPP: the integration watches and pauses (0 A profile)."""
+    entry, sim = charger
+    response = await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {"config_entry_id": entry.entry_id, "energy": 0.5},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["enforced_by"] == "integration"
+    await sim.advance(600)
+    await wait_for(lambda: sim.model.offered_current == 0)
+    await wait_for(
+        lambda: state_of(hass, "switch.mq200_0001_charging_enabled").state == "off"
+    )
+
+
+async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> None:
+    """Menu, OCPP form with every error, then the entry."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "ocpp"
+    base = {
+        CONF_CHARGE_POINT_ID: " MQ200-9/9 ",
+        CONF_PASSWORD: PASSWORD,
+        CONF_MAX_CURRENT: 40,
+        CONF_PORT: port,
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
+    assert result["errors"] == {CONF_CHARGE_POINT_ID: "invalid_charge_point_id"}
+    base[CONF_CHARGE_POINT_ID] = "MQ200-0099"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**base, "ssl_certificate": "/nonexistent/cert.pem"}
+    )
+    assert result["errors"] == {"base": "ssl_incomplete"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            **base,
+            "ssl_certificate": "/nonexistent/cert.pem",
+            "ssl_key": "/nonexistent/key.pem",
+        },
+    )
+    assert result["errors"] == {"base": "invalid_certificate"}
+    with socket.socket() as blocker:
+        blocker.bind(("0.0.0.0", port))  # noqa: S104 - the server's own bind address
+        blocker.listen()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
+    assert result["errors"] == {CONF_PORT: "port_in_use"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "MQ200-0099"
+    assert result["data"] == {
+        CONF_PROTOCOL: PROTOCOL_OCPP,
+        CONF_CHARGE_POINT_ID: "MQ200-0099",
+        CONF_PASSWORD: PASSWORD,
+        CONF_MAX_CURRENT: 40,
+        CONF_PORT: port,
+        "bind_address": "0.0.0.0",  # noqa: S104
+    }
+    await hass.async_block_till_done()
+    entry = result["result"]
+    # A second charger: the running server's port is suggested, no bind check.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**base, CONF_CHARGE_POINT_ID: "MQ200-0100"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # The same charger twice: aborted.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    # No options for a charger that pushes everything; reconfigure instead.
+    assert not entry.supports_options
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "reconfigure_ocpp"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MAX_CURRENT: 24}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_MAX_CURRENT] == 24
+    assert CONF_PASSWORD not in entry.data
+    await hass.async_block_till_done()
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_discovery_checks_the_password_the_charger_sent(
+    hass: HomeAssistant, port: int
+) -> None:
+    """The confirm form compares the password with what the charger presented."""
+    await add_ocpp_entry(hass, port, "MQ200-HOME")
+    with_password = mq200(port, "MQ200-0200")
+    without_password = mq200(port, "MQ200-0201", password=None)
+    await with_password.start(wait=False)
+    await without_password.start(wait=False)
+    await wait_for(
+        lambda: len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 2
+    )
+    flows = {
+        flow["context"]["unique_id"]: flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    }
+    assert flows["MQ200-0200"]["context"]["title_placeholders"] == {
+        "name": "Blink MQ 200 MQ200-0200"
+    }
+    result = await _approve(hass, flows["MQ200-0200"]["flow_id"], "not-it")
+    assert result["errors"] == {CONF_PASSWORD: "password_mismatch"}
+    result = await _approve(hass, flows["MQ200-0200"]["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Blink MQ 200 MQ200-0200"
+    result = await _approve(hass, flows["MQ200-0201"]["flow_id"])
+    assert result["errors"] == {CONF_PASSWORD: "no_password_presented"}
+    result = await _approve(hass, flows["MQ200-0201"]["flow_id"], None)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await with_password.wait_accepted()
+    await without_password.wait_accepted()
+    await with_password.stop()
+    await without_password.stop()
+    # Discovered again while configured: nothing new.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={CONF_CHARGE_POINT_ID: "MQ200-0200", CONF_PORT: port},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_discovery_without_a_running_server(hass: HomeAssistant) -> None:
+    """A discovery whose server is gone: accepted without a password check."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={CONF_CHARGE_POINT_ID: "MQ200-0300", CONF_PORT: free_port()},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "ocpp_confirm"
+    result = await _approve(hass, result["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "OCPP charger MQ200-0300"
+    await hass.async_block_till_done()
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)

@@ -247,8 +247,23 @@ class Client:
 
 
 async def _serve(cp: TestChargePoint) -> None:
-    with contextlib.suppress(_ClosedError):
-        await cp.start()
+    """The library's read loop, but each frame in its own task.
+
+    A command the test leaves unanswered (silence) must not stop the charge
+    point from reading the next frame, as ``ChargePoint.start`` would.
+    """
+    handlers: set[asyncio.Task[None]] = set()
+    try:
+        while True:
+            text = await cp.transport.recv()
+            task = asyncio.create_task(cp.route_message(text))
+            handlers.add(task)
+            task.add_done_callback(handlers.discard)
+    except _ClosedError:
+        pass
+    finally:
+        for task in handlers:
+            task.cancel()
 
 
 async def connect(

@@ -1,0 +1,468 @@
+"""Station commands and state against a real charge point on the ``ocpp`` lib."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.evse_local.protocols.errors import (
+    EvseCommandRejectedError,
+    EvseConnectionError,
+    EvseTimeoutError,
+    EvseUnsupportedError,
+)
+from custom_components.evse_local.protocols.models import (
+    ApiGeneration,
+    Capability,
+    ChargerSnapshot,
+    ChargerState,
+    OcppErrorCode,
+    OcppStatus,
+)
+from custom_components.evse_local.protocols.ocpp import (
+    CentralSystem,
+    OcppCharger,
+    OcppStation,
+)
+from custom_components.evse_local.protocols.ocpp._lib import call
+from custom_components.evse_local.protocols.ocpp.measurands import (
+    MQ200_MEASURANDS,
+    WANTED_MEASURANDS,
+)
+from custom_components.evse_local.protocols.ocpp.station import PROFILE_ID
+
+from .ocpp_support import Client, central_system, connect, eventually
+
+pytestmark = pytest.mark.usefixtures("loopback_sockets")
+
+
+@dataclass
+class Setup:
+    system: CentralSystem
+    station: OcppStation
+    client: Client
+
+
+@pytest.fixture
+async def setup(loopback_sockets: None) -> AsyncIterator[Setup]:
+    """An accepted, booted MQ 200-like charge point."""
+    async with (
+        aiohttp.ClientSession() as session,
+        central_system(response_timeout=0.5, meter_interval=15) as system,
+    ):
+        station = system.add_station("MQ200", password="pw")
+        client = await connect(session, system, "MQ200", password="pw")
+        await client.cp.boot()
+        await eventually(lambda: station.accepted_measurands is not None)
+        yield Setup(system, station, client)
+        await client.close()
+
+
+def profiles(client: Client) -> list[dict[str, Any]]:
+    return [p for action, p in client.cp.commands if action == "SetChargingProfile"]
+
+
+def limit_of(payload: dict[str, Any]) -> float:
+    schedule = payload["cs_charging_profiles"]["charging_schedule"]
+    return float(schedule["charging_schedule_period"][0]["limit"])
+
+
+async def test_boot_configures_interval_and_measurands(setup: Setup) -> None:
+    config = setup.client.cp.configuration
+    assert config["MeterValueSampleInterval"] == "15"
+    assert config["MeterValuesSampledData"] == ",".join(WANTED_MEASURANDS)
+    assert setup.station.accepted_measurands == WANTED_MEASURANDS
+
+
+async def test_mq200_measurands_are_the_fallback(loopback_sockets: None) -> None:
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("MQ", password=None)
+        client = await connect(session, system, "MQ")
+        client.cp.replies.measurands_supported = MQ200_MEASURANDS
+        await client.cp.boot()
+        await eventually(lambda: station.accepted_measurands is not None)
+        assert station.accepted_measurands == MQ200_MEASURANDS
+        assert client.cp.configuration["MeterValuesSampledData"] == ",".join(
+            MQ200_MEASURANDS
+        )
+        await client.close()
+
+
+async def test_configuration_refused_entirely(loopback_sockets: None) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        central_system(response_timeout=0.3) as system,
+    ):
+        station = system.add_station("OLD", password=None)
+        client = await connect(session, system, "OLD")
+        client.cp.replies.errors["ChangeConfiguration"] = "NotImplementedError"
+        await client.cp.boot()
+        await eventually(lambda: len(client.cp.commands) == 3)
+        assert station.accepted_measurands is None
+        # A charger that does not answer at all: configuration gives up quietly.
+        client.cp.replies.errors.clear()
+        client.cp.replies.statuses["ChangeConfiguration"] = None
+        await client.cp.boot()
+        await asyncio.sleep(0.8)
+        assert station.accepted_measurands is None
+        assert station.connected
+        await client.close()
+
+
+async def test_current_limit_and_pause_use_our_profile(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await station.set_current_limit(16)
+    await station.set_paused(True)
+    assert station.snapshot.paused is True
+    # While paused, a new limit is remembered for the resume.
+    await station.set_current_limit(10)
+    await station.set_paused(False)
+    sent = profiles(client)
+    assert [limit_of(p) for p in sent] == [16, 0, 10]
+    profile = sent[0]["cs_charging_profiles"]
+    assert sent[0]["connector_id"] == 1
+    assert profile["charging_profile_id"] == PROFILE_ID
+    assert profile["charging_profile_purpose"] == "TxDefaultProfile"
+    assert profile["charging_schedule"]["charging_rate_unit"] == "A"
+    snapshot = station.snapshot
+    assert (snapshot.paused, snapshot.max_current) == (False, 10)
+    assert (snapshot.min_current_limit, snapshot.max_current_limit) == (6, 32)
+    with pytest.raises(ValueError, match="outside"):
+        await station.set_current_limit(40)
+
+
+async def test_profile_refused_falls_back_to_remote_stop_and_start(
+    setup: Setup,
+) -> None:
+    station, client = setup.station, setup.client
+    client.cp.replies.statuses["SetChargingProfile"] = "Rejected"
+    transaction_id = await client.cp.start_transaction(meter_start=100)
+    with pytest.raises(EvseCommandRejectedError):
+        await station.set_current_limit(12)
+    assert station.profiles_refused
+    with pytest.raises(EvseUnsupportedError):
+        await station.set_current_limit(12)
+    await station.set_paused(True)
+    assert ("RemoteStopTransaction", {"transaction_id": transaction_id}) in (
+        client.cp.commands
+    )
+    assert station.snapshot.paused is True
+    await client.cp.stop_transaction(transaction_id, meter_stop=900)
+    await station.set_paused(False)
+    assert client.cp.commands[-1] == (
+        "RemoteStartTransaction",
+        {"id_tag": "evse_local", "connector_id": 1},
+    )
+    assert station.snapshot.paused is False
+    # A charger starting a session on its own after a remote-stop pause.
+    await station.set_paused(True)  # no transaction: nothing to stop
+    await client.cp.start_transaction()
+    assert station.snapshot.paused is True
+    assert station.snapshot.transaction_id is not None
+
+
+async def test_remote_fallback_refused(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    client.cp.replies.errors["SetChargingProfile"] = "NotSupportedError"
+    client.cp.replies.statuses["RemoteStartTransaction"] = "Rejected"
+    client.cp.replies.statuses["RemoteStopTransaction"] = "Rejected"
+    with pytest.raises(EvseCommandRejectedError, match="RemoteStart"):
+        await station.set_paused(False)
+    assert station.profiles_refused
+    await client.cp.start_transaction()
+    await station.set_paused(False)  # a session runs: nothing to start
+    with pytest.raises(EvseCommandRejectedError, match="RemoteStop"):
+        await station.set_paused(True)
+
+
+async def test_profile_is_restored_after_a_reboot(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await station.set_current_limit(20)
+    await client.cp.boot()
+    await eventually(lambda: len(profiles(client)) == 2)
+    assert limit_of(profiles(client)[1]) == 20
+    # A reboot into firmware that refuses profiles now.
+    client.cp.replies.statuses["SetChargingProfile"] = "Rejected"
+    await client.cp.boot()
+    await eventually(lambda: station.profiles_refused)
+    # ... or one that does not answer: the station stays usable.
+    client.cp.replies.statuses["SetChargingProfile"] = None
+    await client.cp.boot()
+    await eventually(
+        lambda: not station.profiles_refused and len(profiles(client)) == 4
+    )
+
+
+async def test_availability_reset_unlock_trigger(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await station.set_available(False)
+    assert station.snapshot.connector_available is False
+    client.cp.replies.statuses["ChangeAvailability"] = "Scheduled"
+    await station.set_available(True)
+    assert station.snapshot.connector_available is True
+    client.cp.replies.statuses["ChangeAvailability"] = "Rejected"
+    with pytest.raises(EvseCommandRejectedError):
+        await station.set_available(False)
+    await station.reset(hard=True)
+    assert client.cp.commands[-1] == ("Reset", {"type": "Hard"})
+    client.cp.replies.statuses["Reset"] = "Rejected"
+    with pytest.raises(EvseCommandRejectedError):
+        await station.reset()
+    await station.unlock()
+    client.cp.replies.statuses["UnlockConnector"] = "UnlockFailed"
+    with pytest.raises(EvseCommandRejectedError, match="UnlockFailed"):
+        await station.unlock()
+    client.cp.replies.statuses["UnlockConnector"] = "NotSupported"
+    with pytest.raises(EvseUnsupportedError):
+        await station.unlock()
+    await station.trigger_status()
+    client.cp.replies.statuses["TriggerMessage"] = "Rejected"
+    with pytest.raises(EvseCommandRejectedError):
+        await station.trigger_status()
+
+
+async def test_call_error_timeout_and_disconnect(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    client.cp.replies.errors["Reset"] = "InternalError"
+    with pytest.raises(EvseCommandRejectedError, match="InternalError"):
+        await station.reset()
+    client.cp.replies.statuses["UnlockConnector"] = None
+    with pytest.raises(EvseTimeoutError):
+        await station.unlock()
+    # The late reply of a timed-out command is dropped, the next one works.
+    await station.trigger_status()
+    # The connection drops while a command waits: connection error at once.
+    client.cp.replies.statuses["ChangeAvailability"] = None
+    waiting = asyncio.create_task(station.set_available(False))
+    await eventually(lambda: client.cp.commands[-1][0] == "ChangeAvailability")
+    await client.close()
+    with pytest.raises(EvseConnectionError):
+        await asyncio.wait_for(waiting, 2)
+    with pytest.raises(EvseConnectionError):
+        await station.reset()
+    assert not station.connected
+    assert station.last_heard is not None
+
+
+async def test_status_notifications(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    assert station.snapshot.state is ChargerState.UNDETERMINED
+    assert station.snapshot.vehicle_connected is None
+    expected = {
+        "Available": (ChargerState.NOT_CONNECTED, False),
+        "Preparing": (ChargerState.CONNECTED, True),
+        "Charging": (ChargerState.CHARGING, True),
+        "SuspendedEV": (ChargerState.CONNECTED, True),
+        "SuspendedEVSE": (ChargerState.SLEEPING, True),
+        "Finishing": (ChargerState.COMPLETE, True),
+        "Reserved": (ChargerState.NOT_CONNECTED, False),
+        "Unavailable": (ChargerState.DISABLED, False),
+        "Faulted": (ChargerState.FAULT, False),
+    }
+    for status, (state, vehicle) in expected.items():
+        await client.cp.status(status)
+        snapshot = station.snapshot
+        assert (snapshot.state, snapshot.vehicle_connected) == (state, vehicle), status
+        assert snapshot.charging is (status == "Charging")
+    await client.cp.status("Faulted", error="GroundFailure")
+    assert station.snapshot.ocpp_error is OcppErrorCode.GROUND_FAILURE
+    await client.cp.status("Charging", error="EVCommunicationError")
+    assert station.snapshot.ocpp_error is OcppErrorCode.EV_COMMUNICATION_ERROR
+    assert station.snapshot.ocpp_status is OcppStatus.CHARGING
+    # Connector 0 is the whole charger: its fault outranks the connector.
+    await client.cp.status("Faulted", connector_id=0, error="HighTemperature")
+    assert station.snapshot.state is ChargerState.FAULT
+    assert station.snapshot.ocpp_error is OcppErrorCode.HIGH_TEMPERATURE
+    await client.cp.status("Available", connector_id=0)
+    assert station.snapshot.state is ChargerState.CHARGING
+    assert station.snapshot.connector_available is True
+
+
+async def test_meter_values_phases_and_derived_power(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await client.cp.meter(
+        {"value": "10", "measurand": "Current.Import", "unit": "A", "phase": "L1"},
+        {"value": "12", "measurand": "Current.Import", "unit": "A", "phase": "L2"},
+        {"value": "230", "measurand": "Voltage", "unit": "V", "phase": "L1-N"},
+        {"value": "232", "measurand": "Voltage", "unit": "V", "phase": "L2-N"},
+        {"value": "400", "measurand": "Voltage", "unit": "V", "phase": "L1-L2"},
+        {"value": "16", "measurand": "Current.Offered", "unit": "A"},
+    )
+    snapshot = station.snapshot
+    assert snapshot.phase_currents == (10, 12, None)
+    assert snapshot.phase_voltages == (230, 232, None)
+    assert snapshot.charging_current == 11
+    assert snapshot.voltage == 231
+    assert snapshot.power == pytest.approx(10 * 230 + 12 * 232)
+    assert snapshot.pilot_current == 16
+    # Readings not yet reported stay None (no entity for them).
+    assert snapshot.lifetime_energy is None
+    assert snapshot.temperatures == (None, None, None)
+
+
+async def test_duplicate_stop_transaction_is_idempotent(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    transaction_id = await client.cp.start_transaction(meter_start=1000)
+    await client.cp.meter(
+        {"value": "1400", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        transaction_id=transaction_id,
+    )
+    assert station.snapshot.session_energy == 400
+    first, second = await asyncio.gather(
+        client.cp.stop_transaction(transaction_id, meter_stop=1500),
+        client.cp.stop_transaction(transaction_id, meter_stop=1500),
+    )
+    assert first == second
+    snapshot = station.snapshot
+    assert snapshot.transaction_id is None
+    assert snapshot.session_energy == 500
+    assert snapshot.lifetime_energy == 1500
+    assert snapshot.session_time is not None
+    # The session energy is kept until the next session starts.
+    await client.cp.stop_transaction(999, meter_stop=1600)
+    assert station.snapshot.session_energy == 500
+    assert await client.cp.start_transaction(meter_start=1600) == transaction_id + 1
+    assert station.snapshot.session_energy == 0
+
+
+async def test_register_dropping_to_zero_keeps_the_session(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    transaction_id = await client.cp.start_transaction(meter_start=5000)
+    for value in ("5300", "0", "100"):
+        await client.cp.meter(
+            {"value": value, "measurand": "Energy.Active.Import.Register"},
+            transaction_id=transaction_id,
+        )
+    assert station.snapshot.session_energy == 400
+    assert station.snapshot.lifetime_energy == 100
+
+
+async def test_listen_waits_for_acceptance_and_sees_every_change(
+    loopback_sockets: None,
+) -> None:
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("L", password=None)
+        updates: list[ChargerSnapshot] = []
+        listening = asyncio.create_task(station.listen(updates.append))
+        await asyncio.sleep(0.05)
+        assert updates == []
+        client = await connect(session, system, "L")
+        await eventually(lambda: len(updates) == 1)
+        await client.cp.status("Charging")
+        await client.cp.status("Charging")  # no change, no update
+        assert updates[-1].state is ChargerState.CHARGING
+        count = len(updates)
+        await client.close()
+        await asyncio.wait_for(listening, 5)
+        assert len(updates) == count
+
+
+async def test_export_and_restore(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await station.set_current_limit(14)
+    transaction_id = await client.cp.start_transaction(meter_start=2000)
+    await client.cp.status("Charging")
+    await client.cp.meter(
+        {"value": "2.5", "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+        {"value": "14", "measurand": "Current.Import", "unit": "A", "phase": "L1"},
+        {"value": "25", "measurand": "Temperature", "unit": "Celsius"},
+        transaction_id=transaction_id,
+    )
+    await client.cp.call(call.Heartbeat())
+    state = json.loads(json.dumps(setup.station.export_state()))
+    restored = OcppStation("MQ200")
+    restored.restore_state(state)
+    assert not restored.connected
+    before, after = station.snapshot, restored.snapshot
+    for name in (
+        "state",
+        "lifetime_energy",
+        "session_energy",
+        "max_current",
+        "temperatures",
+        "phase_currents",
+        "ocpp_status",
+        "transaction_id",
+        "last_heartbeat",
+    ):
+        assert getattr(after, name) == getattr(before, name), name
+    assert restored.boot == station.boot
+    assert restored.accepted_measurands == station.accepted_measurands
+    # Transaction ids continue where they were.
+    restored.handle_start_transaction(1, "x", 0, {})
+    assert restored.snapshot.transaction_id == transaction_id + 1
+    # Junk and other versions are ignored, never raised.
+    junk = OcppStation("J")
+    junk.restore_state({"version": 99})
+    junk.restore_state(
+        {
+            "version": 1,
+            "boot": "x",
+            "status": "bogus",
+            "meter": {
+                "energy_wh": "abc",
+                "current": True,
+                "phase_currents": {"7": 1, "0": "x"},
+            },
+            "transaction": {"transaction_id": "1"},
+            "next_transaction_id": -1,
+            "accepted_measurands": "nope",
+        }
+    )
+    assert junk.snapshot.state is ChargerState.UNDETERMINED
+    assert junk.snapshot.lifetime_energy is None
+    assert junk.snapshot.phase_currents is None
+
+
+async def test_ocpp_charger_adapter(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    charger = OcppCharger(station, max_current=40)
+    assert OcppCharger.push_only is True
+    assert charger.info.serial == "MQ200"
+    assert charger.info.manufacturer == "Blink"
+    assert charger.info.model == "MQ 200"
+    assert charger.info.firmware == "1.2.3"
+    assert charger.info.generation is ApiGeneration.OCPP16
+    snapshot = await charger.poll()
+    assert snapshot.max_current_limit == 40
+    assert {
+        Capability.PUSH,
+        Capability.PAUSE,
+        Capability.MAX_CURRENT,
+        Capability.AVAILABILITY,
+        Capability.UNLOCK,
+        Capability.RESET,
+        Capability.RESTART,
+    } <= snapshot.capabilities
+    assert Capability.ENERGY_LIMIT not in snapshot.capabilities
+    requests = charger.requests
+    await charger.set_max_current(20, persist=True)
+    await charger.set_paused(True)
+    await charger.set_available(True)
+    await charger.unlock()
+    await charger.restart()
+    assert client.cp.commands[-1] == ("Reset", {"type": "Soft"})
+    assert charger.requests == requests + 5
+    seen: list[ChargerSnapshot] = []
+    listening = asyncio.create_task(charger.listen(seen.append))
+    await eventually(lambda: bool(seen))
+    await client.cp.boot()  # new firmware: the device info follows
+    await eventually(lambda: charger.info.firmware == "1.2.3")
+    await client.close()
+    await asyncio.wait_for(listening, 5)
+    assert charger.snapshot == seen[-1]
+    with pytest.raises(EvseConnectionError):
+        await charger.poll()
+    fresh = OcppCharger(OcppStation("NEW"))
+    assert fresh.info.manufacturer == "Blink"
+    assert fresh.export_state()["version"] == 1
+    fresh.restore_state(charger.export_state())
+    assert fresh.info.model == "MQ 200"
+    assert fresh.snapshot is not None
+    assert fresh.snapshot.paused is True

@@ -1530,7 +1530,8 @@ class Mq200Simulator:
         for _ in range(2 if self.quirks.duplicate_stop else 1):
             await self._call(payload)
         if model.plugged:
-            model.finishing = True
+            # After a reboot a plugged-in car starts a new session at once.
+            model.finishing = not reason.endswith("Reset")
         elif reason == "EVDisconnected":
             # Finishing for the moment the cable is coiled, then Available.
             self._reported[1] = "Finishing"
@@ -1617,6 +1618,9 @@ class Mq200Simulator:
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await driver
+            # A reset closes from its own task: let that close finish first.
+            for drop in list(self._drop_tasks):
+                await drop
             await ws.close()
             self._ws = None
             self._outgoing.clear()

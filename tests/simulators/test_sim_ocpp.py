@@ -123,8 +123,11 @@ class CentralCp(ChargePoint):  # type: ignore[misc, unused-ignore]
         return call_result.FirmwareStatusNotification()
 
     async def route_message(self, raw_msg: str) -> None:
-        frame = json.loads(raw_msg)
-        if frame[0] == 2 and frame[2] in self.cs.silent:
+        try:
+            frame = json.loads(raw_msg)
+        except ValueError:
+            frame = []
+        if frame and frame[0] == 2 and frame[2] in self.cs.silent:
             return  # never answer: the charger's call times out
         await super().route_message(raw_msg)
 
@@ -181,8 +184,14 @@ class MiniCs:
         self.port = self.runner.addresses[0][1]
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
+        runner, self.runner = self.runner, None
+        if runner is None:
+            return
+        for site in list(runner.sites):
+            await site.stop()
+        for ws in self.sockets.values():
+            await ws.close(code=1001)  # aiohttp would wait for the handlers
+        await runner.cleanup()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         cp_id = request.match_info["cp_id"]
@@ -244,9 +253,17 @@ def profile(
     unit: str = "A",
     kind: str = "Absolute",
     periods: list[dict[str, Any]] | None = None,
+    transaction_id: int | None = None,
+    recurrency_kind: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    top: dict[str, Any] = {}
+    if transaction_id is not None:
+        top["transaction_id"] = transaction_id
+    if recurrency_kind is not None:
+        top["recurrency_kind"] = recurrency_kind
     return {
+        **top,
         "charging_profile_id": profile_id,
         "stack_level": stack_level,
         "charging_profile_purpose": purpose,
@@ -748,13 +765,15 @@ async def test_schedules_follow_the_clock(cs: MiniCs, sim: Mq200Simulator) -> No
         kind="Recurring",
         profile_id=9,
         stack_level=3,
-        recurrencyKind="Daily",
+        recurrency_kind="Daily",
         periods=[{"start_period": 0, "limit": 14}, {"start_period": 3600, "limit": 9}],
         start_schedule=START.isoformat(),
     )
-    daily["recurrency_kind"] = daily["charging_schedule"].pop("recurrencyKind")
     await cs.send("MQ200-1", call.SetChargingProfile(1, daily))
     assert sim.model.current_limit == 14
+    # A day of MeterValues and Heartbeats would be sent one by one: not today.
+    await cs.send("MQ200-1", call.ChangeConfiguration("MeterValueSampleInterval", "0"))
+    await cs.send("MQ200-1", call.ChangeConfiguration("HeartbeatInterval", "0"))
     await sim.advance(86400 - sim.model.clock + 3600)
     assert sim.model.current_limit == 9
 
@@ -877,8 +896,12 @@ async def test_trigger_message(cs: MiniCs, sim: Mq200Simulator) -> None:
     await until(lambda: len(cs.log) == 7)
     bad = await cs.send("MQ200-1", call.TriggerMessage("StatusNotification", 4))
     assert bad.status == "Rejected"
-    unknown = await cs.send("MQ200-1", call.TriggerMessage("LogStatusNotification"))
+    unknown = await cs.cps["MQ200-1"].call(
+        call.TriggerMessage("LogStatusNotification"), skip_schema_validation=True
+    )
     assert unknown is None  # not a 1.6 trigger: the schema refuses it
+    assert sim.frames_sent["TriggerMessage.error"] == 1
+    assert sim.trigger_status("LogStatusNotification", None) == "NotImplemented"
     sim.trigger("SignChargePointCertificate", None)  # ignored
     await sim.sync()
     assert len(cs.log) == 7
@@ -903,6 +926,8 @@ async def test_blink_units_and_nanosecond_timestamps(
 ) -> None:
     sim.quirks.blink_units = True
     sim.quirks.nanosecond_timestamps = True
+    # A central system for Blink must not hold the units against the schema.
+    cs.cps["MQ200-1"].route_map["MeterValues"]["_skip_schema_validation"] = True
     await charging(cs, sim)
     await sim.advance(10)
     sampled = cs.payloads("MeterValues")[-1]["meter_value"][0]

@@ -19,8 +19,6 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
-ENERGY_SESSION = "Energy.Active.Import.Session"
-"""Not OCPP 1.6: Blink HQ firmware sends it (the energy of the session)."""
 CURRENT_IMPORT = "Current.Import"
 CURRENT_OFFERED = "Current.Offered"
 VOLTAGE = "Voltage"
@@ -171,7 +169,6 @@ class MeterSample:
     """The latest value of each measurand found in one MeterValues frame."""
 
     energy_wh: float | None = None
-    session_energy_wh: float | None = None
     current: float | None = None
     offered_current: float | None = None
     voltage: float | None = None
@@ -184,7 +181,11 @@ class MeterSample:
     phase_energies: dict[int, float] = field(default_factory=dict)
 
     def add(self, reading: Reading) -> None:
-        """Take one reading (later readings of the same kind win)."""
+        """Take one reading (later readings of the same kind win).
+
+        Blink HQ's non-standard ``Energy.Active.Import.Session`` is ignored: at
+        Transaction.Begin it carries 1439008 Wh, a register, not a session.
+        """
         phase = _PHASE_INDEX.get(reading.phase) if reading.phase else None
         if reading.phase and phase is None:
             # L1-L2 voltages or the neutral: not what the snapshot shows.
@@ -200,8 +201,6 @@ class MeterSample:
                 self._put("power", self.phase_powers, phase, reading.value)
             case (m, "Wh") if m == ENERGY_REGISTER:
                 self._put("energy_wh", self.phase_energies, phase, reading.value)
-            case (m, "Wh") if m == ENERGY_SESSION and phase is None:
-                self.session_energy_wh = reading.value
             case (m, "°C") if m == TEMPERATURE and reading.location != "EV":
                 self.temperature = reading.value
             case _:

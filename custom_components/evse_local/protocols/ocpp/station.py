@@ -169,7 +169,6 @@ class _Transaction:
 
 _MEASUREMENTS = (
     "energy_wh",
-    "session_energy_wh",
     "current",
     "offered_current",
     "voltage",
@@ -385,8 +384,6 @@ class OcppStation:
                 setattr(meter, name, dict(phases))
         if sample.energy_wh is not None:
             self._apply_register(sample.energy_wh)
-        if sample.session_energy_wh is not None:
-            self._session_energy = sample.session_energy_wh
 
     def _apply_register(self, register: float) -> None:
         transaction = self._transaction

@@ -17,6 +17,14 @@ from .allocation import (
     Policy,
     allocate,
 )
+from .solar import (
+    SolarController,
+    SolarDecision,
+    SolarInputs,
+    SolarMode,
+    SolarSettings,
+    SolarState,
+)
 
 __all__ = [
     "J1772_MIN_CURRENT",
@@ -24,5 +32,11 @@ __all__ = [
     "AllocationReason",
     "MemberState",
     "Policy",
+    "SolarController",
+    "SolarDecision",
+    "SolarInputs",
+    "SolarMode",
+    "SolarSettings",
+    "SolarState",
     "allocate",
 ]

@@ -17,6 +17,13 @@ from .allocation import (
     Policy,
     allocate,
 )
+from .controller import (
+    Command,
+    ControlResult,
+    EnergyController,
+    GroupSettings,
+    MemberReading,
+)
 from .solar import (
     SolarController,
     SolarDecision,
@@ -30,6 +37,11 @@ __all__ = [
     "J1772_MIN_CURRENT",
     "Allocation",
     "AllocationReason",
+    "Command",
+    "ControlResult",
+    "EnergyController",
+    "GroupSettings",
+    "MemberReading",
     "MemberState",
     "Policy",
     "SolarController",

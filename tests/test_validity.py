@@ -166,8 +166,12 @@ SERVICES_YAML: dict[str, Any] = load_yaml_dict(str(PACKAGE / "services.yaml"))
 
 
 def _descriptions(platform: str) -> tuple[Any, ...]:
+    """Every description of a platform: chargers', groups' and solar ones."""
     module = importlib.import_module(f"{MODULE}.{platform}")
-    descriptions: tuple[Any, ...] = module.DESCRIPTIONS
+    descriptions: tuple[Any, ...] = ()
+    for name, value in vars(module).items():
+        if name.endswith("DESCRIPTIONS") and isinstance(value, tuple):
+            descriptions += value
     return descriptions
 
 
@@ -503,6 +507,7 @@ def _flow_usage() -> dict[str, set[str]]:
         "errors": set(),
         "aborts": set(),
         "calls": set(),
+        "probe_errors": set(),
     }
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         steps = "options_steps" if "Options" in cls.name else "config_steps"
@@ -529,10 +534,19 @@ def _flow_usage() -> dict[str, set[str]]:
                 usage["calls"].add(name)
                 if name == "AbortFlow" and (reason := _text(node.args[0])):
                     usage["aborts"].add(reason)
+    # Form errors ({"base": ...}) anywhere in the module: validation helpers
+    # outside the flow classes too. Only a probe's errors can end a discovery
+    # flow as an abort (async_abort(reason=errors["base"])).
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
                     if _text(key) == "base" and (error := _text(value)):
                         usage["errors"].add(error)
+                        if function.name == "_probe":
+                            usage["probe_errors"].add(error)
     calls = usage["calls"]
     # Aborts Home Assistant's flow helpers raise on our behalf.
     if calls & {"_abort_if_unique_id_configured", "_async_abort_entries_match"}:
@@ -547,7 +561,7 @@ def _flow_usage() -> dict[str, set[str]]:
         usage["aborts"].add("already_in_progress")
     # A failed discovery probe aborts with the probe's error
     # (async_abort(reason=errors["base"])); invalid_auth asks instead.
-    usage["aborts"] |= usage["errors"] - {"invalid_auth"}
+    usage["aborts"] |= usage["probe_errors"] - {"invalid_auth"}
     return usage
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
@@ -14,12 +16,20 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_GROUP_ID, CONF_MEMBERS, DOMAIN
 from .coordinator import (
     EvseConfigEntry,
     EvseCoordinator,
     EvseRuntimeData,
     limit_store,
+)
+from .energy_manager import EnergyManager, energy_store
+from .group import (
+    GroupConfigEntry,
+    GroupRuntimeData,
+    group_of,
+    has_solar_inputs,
+    is_group,
 )
 from .helpers import async_connect
 from .protocols.errors import EvseAuthenticationError, EvseError
@@ -35,6 +45,8 @@ PLATFORMS = [
     Platform.SWITCH,
     Platform.TIME,
 ]
+# A charging group is a virtual device with settings and results only.
+GROUP_PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -45,7 +57,35 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: EvseConfigEntry | GroupConfigEntry
+) -> bool:
+    """Set up a charger, or a charging group."""
+    if is_group(entry):
+        return await _async_setup_group(hass, entry)
+    return await _async_setup_charger(hass, entry)
+
+
+async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bool:
+    """Start the group's controller; members may load before or after it."""
+    member_ids = list(entry.options.get(CONF_MEMBERS, ()))
+    manager = EnergyManager(hass, entry, member_ids)
+    entry.runtime_data = GroupRuntimeData(manager=manager)
+    await hass.config_entries.async_forward_entry_setups(entry, GROUP_PLATFORMS)
+    await manager.async_start()
+    for member_id in member_ids:
+        member = hass.config_entries.async_get_entry(member_id)
+        if (
+            member is not None
+            and member.state is ConfigEntryState.LOADED
+            and member.runtime_data.energy is not None
+        ):
+            # It ran its own solar controller: the group takes over.
+            hass.config_entries.async_schedule_reload(member_id)
+    return True
+
+
+async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
     """Connect to the charger, read it once, and set up its entities."""
     try:
         charger = await async_connect(hass, entry.data)
@@ -77,17 +117,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         await charger.close()
         raise
     entry.runtime_data = EvseRuntimeData(charger=charger, coordinator=coordinator)
+    if has_solar_inputs(entry.options) and group_of(hass, entry.entry_id) is None:
+        # Solar charging of its own; a group member is the group's to control.
+        entry.runtime_data.energy = EnergyManager(hass, entry, [entry.entry_id])
 
     if Capability.PUSH in coordinator.data.capabilities:
         entry.async_create_background_task(
             hass, coordinator.async_run_push(), f"{DOMAIN} push {entry.title}"
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if entry.runtime_data.energy is not None:
+        await entry.runtime_data.energy.async_start()
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
-    """Unload the platforms; background tasks end with the entry."""
+async def async_unload_entry(
+    hass: HomeAssistant, entry: EvseConfigEntry | GroupConfigEntry
+) -> bool:
+    """Unload the platforms; background tasks and timers end with the entry."""
+    if is_group(entry):
+        return await hass.config_entries.async_unload_platforms(entry, GROUP_PLATFORMS)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.charger.close()
@@ -95,7 +144,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> boo
 
 
 async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: EvseConfigEntry, device_entry: dr.AnyDeviceEntry
+    hass: HomeAssistant,
+    entry: EvseConfigEntry | GroupConfigEntry,
+    device_entry: dr.AnyDeviceEntry,
 ) -> bool:
     """Let the user remove a device unless it is the charger this entry serves.
 
@@ -103,7 +154,9 @@ async def async_remove_config_entry_device(
     serial, or by the entry id for firmware that reports no identity. An entry
     with a unique id always serves that serial (setup refuses any other).
     """
-    if entry.unique_id is not None:
+    if is_group(entry):
+        identifier = entry.data[CONF_GROUP_ID]
+    elif entry.unique_id is not None:
         identifier = entry.unique_id
     elif entry.state is ConfigEntryState.LOADED:
         identifier = entry.runtime_data.charger.info.serial or entry.entry_id
@@ -113,6 +166,18 @@ async def async_remove_config_entry_device(
     return (DOMAIN, identifier) not in device_entry.identifiers
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> None:
-    """Forget a session limit stored for a charger that is removed."""
-    await limit_store(hass, entry.entry_id).async_remove()
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Forget what was stored for a charger or group that is removed."""
+    await energy_store(hass, entry.entry_id).async_remove()
+    if not is_group(entry):
+        await limit_store(hass, entry.entry_id).async_remove()
+        return
+    for member_id in entry.options.get(CONF_MEMBERS, ()):
+        member = hass.config_entries.async_get_entry(member_id)
+        if (
+            member is not None
+            and member.state is ConfigEntryState.LOADED
+            and has_solar_inputs(member.options)
+        ):
+            # Back to its own solar controller.
+            hass.config_entries.async_schedule_reload(member_id)

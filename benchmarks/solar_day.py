@@ -488,7 +488,8 @@ def solar_day_section(results: SolarDayResults) -> list[str]:
             f"of PV (8 kWp bell, 06:00 to 20:00, {results.clouds} passing clouds), "
             f"{results.house_kwh:.1f} kWh of household load; a car plugged in "
             "all day, single phase, 6 to 32 A at 230 V. "
-            f"`python -m benchmarks.solar_day`, {results.duration_s:.0f} s."
+            f"Five simulated days (one per strategy and charger) took "
+            f"{results.duration_s:.0f} s."
         ),
         "",
         "| " + " | ".join(header) + " |",

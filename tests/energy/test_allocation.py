@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -298,3 +299,33 @@ def test_custom_minimum_current() -> None:
 
 def test_empty_group() -> None:
     assert allocate([], available=60, policy=Policy.UNIFORM) == {}
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_random_groups_respect_every_rule(policy: Policy) -> None:
+    """Seeded random groups: never above the budget, never 1-5 A, never above max."""
+    rng = random.Random(4711)  # noqa: S311 - reproducible, not secret
+    for _ in range(2000):
+        members = []
+        for index in range(rng.randrange(1, 9)):
+            kind = rng.random()
+            if kind < 0.15:
+                members.append(offline(f"m{index}", rng.choice([0, 6, 10, 20])))
+            elif kind < 0.3:
+                members.append(empty(f"m{index}"))
+            else:
+                members.append(
+                    car(f"m{index}", rng.random(), rng.choice([6, 10, 16, 32, 40]))
+                )
+        available = rng.uniform(0, 150)
+        result = allocate(members, available=available, policy=policy)
+        reserved = sum(m.reserved_when_offline for m in members if not m.online)
+        served = sum(
+            item.amps for item in result.values() if item.reason is not OFFLINE
+        )
+        assert served <= max(0.0, available - reserved) + 1e-9
+        for member in members:
+            item = result[member.member_id]
+            assert item.amps == 0 or item.amps >= J1772_MIN_CURRENT or not member.online
+            if member.online:
+                assert item.amps <= member.max_current

@@ -142,6 +142,9 @@ def allocate(
 ) -> dict[str, Allocation]:
     """Share ``available`` amps (per phase) among ``members``.
 
+    ``available`` may be ``math.inf`` (no circuit: every demanding station
+    gets its maximum); NaN or a negative value means nothing is available.
+
     Returns one :class:`Allocation` per member id. Offline members get their
     reserve (reason ``OFFLINE``); online members that do not demand current
     get 0 (``IDLE``); demanding members share what is left by ``policy``.

@@ -78,10 +78,11 @@ class MemberReading:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """What to send to one charger, in this order: ``amps``, then ``pause``.
+    """What to send to one charger.
 
     ``amps``: the new volatile set point (None = leave it); ``pause``: True =
-    pause, False = resume, None = leave it.
+    pause, False = resume, None = leave it. A pause never carries amps; a
+    resume may, and the amps go first so the car restarts at the new value.
     """
 
     member_id: str

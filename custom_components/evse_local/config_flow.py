@@ -224,7 +224,9 @@ def _member_options(hass: HomeAssistant) -> list[SelectOptionDict]:
 
 def group_schema(hass: HomeAssistant, *, options: bool) -> probatio.Schema:
     """Build the group form; the options form adds the solar inputs."""
-    fields: dict[Any, Any] = {} if options else {probatio.Required(CONF_NAME): str}
+    fields: dict[Any, Any] = (
+        {} if options else {probatio.Required(CONF_NAME): TextSelector()}
+    )
     fields |= {
         probatio.Required(CONF_MEMBERS): SelectSelector(
             SelectSelectorConfig(options=_member_options(hass), multiple=True)

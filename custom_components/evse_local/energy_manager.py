@@ -331,12 +331,6 @@ class EnergyManager:
             self.hass, self._async_run(), f"{DOMAIN} energy step {self.entry.title}"
         )
 
-    async def async_step_now(self) -> None:
-        """Run a step and wait for it (and for one caused by it)."""
-        self.async_schedule_step()
-        while (task := self._step_task) is not None and not task.done():
-            await task
-
     async def _async_run(self) -> None:
         while True:
             self._rerun = False

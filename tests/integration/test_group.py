@@ -13,6 +13,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntrySt
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
@@ -26,6 +27,9 @@ from custom_components.evse_local.const import (
     CONF_POLICY,
     CONF_VOLTAGE,
     DOMAIN,
+)
+from custom_components.evse_local.diagnostics import (
+    async_get_config_entry_diagnostics,
 )
 from simulators import Simulator, start_simulator
 
@@ -186,6 +190,7 @@ async def test_plug_unplug_offline(
 
 async def test_meter_follows_and_falls_back_to_the_static_limit(
     hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
     freezer: FrozenDateTimeFactory,
     sims: tuple[Simulator, Simulator],
 ) -> None:
@@ -204,13 +209,31 @@ async def test_meter_follows_and_falls_back_to_the_static_limit(
     assert allocation(hass, group, first) == ("12", "shared")
     assert sim_a.model.current_capacity == 12
 
-    # The meter goes away: back to the static circuit limit, never above.
-    hass.states.async_set(METER, STATE_UNAVAILABLE)
+    # A power meter works too: 4.6 kW at 230 V is 20 A.
+    hass.states.async_set(METER, "4.6", {"unit_of_measurement": "kW"})
     await settle(hass)
-    assert available(hass, group) == "40.0"
+    assert available(hass, group) == "20.0"
+    assert sim_a.model.current_capacity == 12  # an increase waits its turn
+
+    # The meter goes away (or says nonsense): back to the static circuit
+    # limit, never above.
+    for state, unit in ((STATE_UNAVAILABLE, "A"), ("oops", "A"), ("3", "V")):
+        hass.states.async_set(METER, state, {"unit_of_measurement": unit})
+        await settle(hass)
+        assert available(hass, group) == "40.0"
     await tick(hass, freezer)
     assert sim_a.model.current_capacity == 32
     assert sim_a.model.eeprom_writes == 0
+
+    # The charger vanishes just before a decrease: the failure is logged,
+    # the charger counts as offline, and the group goes on.
+    await sim_a.stop()
+    hass.states.async_set(METER, "28", {"unit_of_measurement": "A"})
+    await settle(hass)
+    assert "could not apply" in caplog.text
+    # (The reserve is the engine's last allocation, 12 A, although the
+    # charger never confirmed it: reported to the engine's owner.)
+    assert allocation(hass, group, first)[1] == "offline"
 
 
 async def test_user_pause_is_respected(
@@ -245,7 +268,7 @@ async def test_member_unloaded_and_back(
 ) -> None:
     """Unloading a member does not break the group: it counts as offline."""
     sim_a, _ = sims
-    group, first, _ = await _setup(hass, sims)
+    group, first, second = await _setup(hass, sims)
     sim_a.model.plug_in()
     await tick(hass, freezer)
     assert allocation(hass, group, first) == ("32", "maximum")
@@ -260,7 +283,37 @@ async def test_member_unloaded_and_back(
     await tick(hass, freezer)
     assert allocation(hass, group, first) == ("32", "maximum")
 
+    # A member whose entry is deleted is offline for good; the group goes on.
+    assert await hass.config_entries.async_remove(second.entry_id)
+    assert await hass.config_entries.async_reload(group.entry_id)
+    await settle(hass)
+    assert group.state is ConfigEntryState.LOADED
+    assert allocation(hass, group, first) == ("32", "maximum")
+
     # Removing the group leaves the chargers alone.
     assert await hass.config_entries.async_remove(group.entry_id)
     await settle(hass)
     assert first.state is ConfigEntryState.LOADED
+
+
+async def test_group_is_no_charger_for_actions_and_has_diagnostics(
+    hass: HomeAssistant, sims: tuple[Simulator, Simulator]
+) -> None:
+    """Charger actions refuse a group; its diagnostics show the last step."""
+    group, first, _ = await _setup(hass, sims)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_max_current",
+            {"config_entry_id": group.entry_id, "current": 10},
+            blocking=True,
+        )
+    assert err.value.translation_key == "group_not_a_charger"
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, group)
+    assert diagnostics["entry"]["options"][CONF_CIRCUIT_LIMIT] == 40
+    assert diagnostics["last_step"]["available_a"] == 40
+    assert diagnostics["last_step"]["allocations"][first.entry_id] == {
+        "amps": 0,
+        "reason": "idle",
+    }

@@ -200,3 +200,32 @@ async def test_group_with_solar_takes_over_a_charger(
     assert charger.runtime_data.energy is not None
     assert goplug_sim.model.eeprom_writes == 0
     assert state_of(hass, solar_mode).state == "off"
+
+
+async def test_restart_remembers_who_paused(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """After a reload the controller still resumes the charger it paused.
+
+    Without that memory a paused charger would look paused by the user, and
+    would stay paused when the sun comes back.
+    """
+    _grid(hass, -500)
+    entry = await _solar_charger(hass, goplug_sim)
+    goplug_sim.model.plug_in()
+    mode = entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "solar"}, True
+    )
+    await _later(hass, freezer, 11)
+    assert goplug_sim.model.mode is Mode.SLEEP
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    assert state_of(hass, mode).state == "solar"
+    _grid(hass, 2000)
+    await _later(hass, freezer, 61)
+    await _later(hass, freezer, 11)
+    assert goplug_sim.model.mode is Mode.ACTIVE
+    assert goplug_sim.model.current_capacity == 8
+    assert goplug_sim.model.eeprom_writes == 0

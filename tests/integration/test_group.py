@@ -14,9 +14,11 @@ from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.evse_local import async_remove_config_entry_device
 from custom_components.evse_local.const import (
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_METER,
@@ -309,6 +311,14 @@ async def test_group_is_no_charger_for_actions_and_has_diagnostics(
             blocking=True,
         )
     assert err.value.translation_key == "group_not_a_charger"
+
+    # The group is a device of its own, which stays while the group exists.
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, group.data[CONF_GROUP_ID]), group.entry_id
+    )
+    assert device is not None
+    assert device.name == "Garage"
+    assert not await async_remove_config_entry_device(hass, group, device)
 
     diagnostics = await async_get_config_entry_diagnostics(hass, group)
     assert diagnostics["entry"]["options"][CONF_CIRCUIT_LIMIT] == 40

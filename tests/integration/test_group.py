@@ -35,7 +35,7 @@ from custom_components.evse_local.diagnostics import (
 )
 from simulators import Simulator, start_simulator
 
-from .conftest import add_charger, state_of
+from .conftest import add_charger, state_of, wait_for
 
 METER = "sensor.circuit_current"
 # Longer than the control interval and the poll interval (10 s each).
@@ -327,3 +327,29 @@ async def test_group_is_no_charger_for_actions_and_has_diagnostics(
         "amps": 0,
         "reason": "idle",
     }
+
+
+async def test_openevse_with_claims_and_a_goplug(
+    hass: HomeAssistant, current_sim: Simulator, goplug_sim: Simulator
+) -> None:
+    """Current OpenEVSE firmware is driven through its claim, in the same group.
+
+    It pushes over a websocket (a task that never ends), so this test runs
+    in real time and waits for the simulators, not for background tasks.
+    """
+    openevse = await add_charger(hass, current_sim)
+    goplug = await add_charger(hass, goplug_sim)
+    group = await add_group(hass, [openevse, goplug])
+    current_sim.model.plug_in()
+    current_sim.notify()
+    goplug_sim.model.plug_in()
+    await goplug.runtime_data.coordinator.async_refresh()
+    # 40 A over 48 A + 32 A: half of each station's maximum.
+    await wait_for(
+        lambda: (
+            current_sim.model.current_capacity == 24
+            and goplug_sim.model.current_capacity == 16
+        )
+    )
+    await wait_for(lambda: allocation(hass, group, openevse) == ("24", "shared"))
+    assert current_sim.model.eeprom_writes == goplug_sim.model.eeprom_writes == 0

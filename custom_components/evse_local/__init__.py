@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_HOST, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import ATTR_RESTORED, CONF_HOST, Platform
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -14,6 +14,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_GROUP_ID, CONF_MEMBERS, DOMAIN
@@ -72,6 +73,7 @@ async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bo
     manager = EnergyManager(hass, entry, member_ids)
     entry.runtime_data = GroupRuntimeData(manager=manager)
     await hass.config_entries.async_forward_entry_setups(entry, GROUP_PLATFORMS)
+    _async_remove_stale_group_entities(hass, entry)
     await manager.async_start()
     for member_id in member_ids:
         member = hass.config_entries.async_get_entry(member_id)
@@ -83,6 +85,24 @@ async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bo
             # It ran its own solar controller: the group takes over.
             hass.config_entries.async_schedule_reload(member_id)
     return True
+
+
+@callback
+def _async_remove_stale_group_entities(
+    hass: HomeAssistant, entry: GroupConfigEntry
+) -> None:
+    """Forget entities of members (or solar inputs) the group no longer has.
+
+    Every enabled entity the group still has was just added; the others have
+    no state, or one restored from the registry.
+    """
+    registry = er.async_get(hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.disabled_by is not None:
+            continue
+        state = hass.states.get(registered.entity_id)
+        if state is None or state.attributes.get(ATTR_RESTORED):
+            registry.async_remove(registered.entity_id)
 
 
 async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:

@@ -292,6 +292,11 @@ async def test_member_unloaded_and_back(
     assert group.state is ConfigEntryState.LOADED
     assert allocation(hass, group, first) == ("32", "maximum")
 
+    # The deleted member's sensors are forgotten.
+    assert not er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{group.data[CONF_GROUP_ID]}_{second.unique_id}_allocation"
+    )
+
     # Removing the group leaves the chargers alone.
     assert await hass.config_entries.async_remove(group.entry_id)
     await settle(hass)

@@ -314,6 +314,7 @@ class EnergyManager:
         """
         options = {**self.entry.options, key: value}
         self.hass.config_entries.async_update_entry(self.entry, options=options)
+        self.controller.group = group_settings(options, group=self.is_group)
         self.controller.solar.settings = solar_settings(
             options, max_current=self._station_max()
         )

@@ -23,6 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import (
     CONF_BATTERY_FIRST_SOC,
     CONF_BATTERY_SOC,
+    CONF_CIRCUIT_LIMIT,
     CONF_PERSIST_MAX_CURRENT,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
@@ -136,10 +137,25 @@ class EnergyNumberDescription(NumberEntityDescription):
 
     option_key: str
     value_fn: Callable[[EnergyManager], float | None]
-    has_fn: Callable[[EnergyManager], bool] = lambda manager: True
+    has_fn: Callable[[EnergyManager], bool] = lambda manager: manager.has_solar
 
 
 ENERGY_NUMBER_DESCRIPTIONS: tuple[EnergyNumberDescription, ...] = (
+    EnergyNumberDescription(
+        # For automations: a lower limit while a tariff or a heat pump asks.
+        key="circuit_limit",
+        translation_key="circuit_limit",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=J1772_MIN_CURRENT,
+        native_max_value=500,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        option_key=CONF_CIRCUIT_LIMIT,
+        has_fn=lambda manager: manager.is_group,
+        value_fn=lambda manager: manager.controller.group.circuit_limit,
+    ),
     EnergyNumberDescription(
         key="start_delay",
         translation_key="start_delay",
@@ -178,7 +194,9 @@ ENERGY_NUMBER_DESCRIPTIONS: tuple[EnergyNumberDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         option_key=CONF_BATTERY_FIRST_SOC,
         # Only with a battery charge sensor to compare against.
-        has_fn=lambda manager: bool(manager.entry.options.get(CONF_BATTERY_SOC)),
+        has_fn=lambda manager: (
+            manager.has_solar and bool(manager.entry.options.get(CONF_BATTERY_SOC))
+        ),
         value_fn=lambda manager: manager.controller.solar.settings.battery_first_soc,
     ),
 )
@@ -191,7 +209,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the numbers this charger supports, and the solar settings."""
     manager = energy_manager(entry)
-    if manager is not None and manager.has_solar:
+    if manager is not None:
         async_add_entities(
             EnergyNumber(manager, description)
             for description in ENERGY_NUMBER_DESCRIPTIONS
@@ -213,7 +231,9 @@ class EnergyNumber(EnergyEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Keep the new setting and run the controller with it."""
-        self.manager.async_update_options(self.entity_description.option_key, value)
+        self.manager.async_update_options(
+            self.entity_description.option_key, round(value)
+        )
         self.async_write_ha_state()
 
 

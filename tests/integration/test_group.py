@@ -358,3 +358,26 @@ async def test_openevse_with_claims_and_a_goplug(
     )
     await wait_for(lambda: allocation(hass, group, openevse) == ("24", "shared"))
     assert current_sim.model.eeprom_writes == goplug_sim.model.eeprom_writes == 0
+
+
+async def test_circuit_limit_number(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sims: tuple[Simulator, Simulator],
+) -> None:
+    """Lowering the circuit limit (an automation, a tariff) applies at once."""
+    sim_a, sim_b = sims
+    group, first, _ = await _setup(hass, sims)
+    sim_a.model.plug_in()
+    sim_b.model.plug_in()
+    await tick(hass, freezer)
+    number = entity_id(hass, "number", f"{group.data[CONF_GROUP_ID]}_circuit_limit")
+    assert state_of(hass, number).state == "40"
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": number, "value": 24}, blocking=True
+    )
+    await settle(hass)
+    assert group.options[CONF_CIRCUIT_LIMIT] == 24
+    assert available(hass, group) == "24.0"
+    assert allocation(hass, group, first) == ("12", "shared")
+    assert sim_a.model.current_capacity == sim_b.model.current_capacity == 12

@@ -15,6 +15,10 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.evse_local.const import (
+    CONF_BATTERY_FIRST_SOC,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_POWER_SIGN,
+    CONF_BATTERY_SOC,
     CONF_GRID_POWER,
     CONF_GRID_POWER_SIGN,
     CONF_PERSIST_MAX_CURRENT,
@@ -229,3 +233,46 @@ async def test_restart_remembers_who_paused(
     assert goplug_sim.model.mode is Mode.ACTIVE
     assert goplug_sim.model.current_capacity == 8
     assert goplug_sim.model.eeprom_writes == 0
+
+
+async def test_battery_signs_and_battery_first(
+    hass: HomeAssistant, goplug_sim: Simulator
+) -> None:
+    """Sign conventions are normalised; a low home battery is served first."""
+    _grid(hass, 1000)  # exporting 1 kW
+    battery_power = "sensor.battery_power"
+    battery_soc = "sensor.battery_soc"
+    hass.states.async_set(battery_power, "0.5", {"unit_of_measurement": "kW"})
+    hass.states.async_set(battery_soc, "40", {"unit_of_measurement": "%"})
+    entry = await add_charger(hass, goplug_sim)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: 10,
+            CONF_PERSIST_MAX_CURRENT: False,
+            CONF_GRID_POWER: GRID,
+            CONF_GRID_POWER_SIGN: "positive_export",
+            CONF_BATTERY_POWER: battery_power,
+            CONF_BATTERY_POWER_SIGN: "positive_discharge",
+            CONF_BATTERY_SOC: battery_soc,
+            CONF_BATTERY_FIRST_SOC: 50,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    surplus = entity_id(hass, "sensor", f"{entry.unique_id}_solar_surplus")
+    threshold = entity_id(hass, "number", f"{entry.unique_id}_battery_first_soc")
+    assert state_of(hass, threshold).state == "50.0"
+    # Discharging 500 W: that is not surplus, it is the battery's.
+    assert state_of(hass, surplus).state == "500.0"
+    # Charging 800 W below the threshold: the battery comes first.
+    hass.states.async_set(battery_power, "-800", {"unit_of_measurement": "W"})
+    await settle(hass)
+    assert state_of(hass, surplus).state == "1000.0"
+    # Above the threshold, what the battery soaks up goes to the car.
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": threshold, "value": 30}, blocking=True
+    )
+    await settle(hass)
+    assert state_of(hass, surplus).state == "1800.0"

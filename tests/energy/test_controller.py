@@ -329,6 +329,8 @@ def test_offline_member_keeps_its_allocation_reserved() -> None:
         charger.car = True
     site.step(0)
     assert site["c"].setpoint == 20
+    # The next reading confirms the lower set point.
+    site.step(10)
     site["c"].online = False
     allocations, commands = site.step(20)
     # c had 20 A (above the 6 A fallback) and may still draw it.
@@ -343,6 +345,20 @@ def test_offline_member_keeps_its_allocation_reserved() -> None:
     allocations, _ = site.step(60)
     assert allocations["c"] == Allocation(6, R.OFFLINE)
     assert allocations["a"].amps == 27
+
+
+def test_offline_member_keeps_what_it_did_not_confirm() -> None:
+    """A decrease that never reached the charger: its old current stays reserved."""
+    site = Site("a", "b", "c", limit=60)
+    for charger in site.chargers.values():
+        charger.car = True
+    site.step(0)
+    # c was told 20 A but drops before a reading confirms it: it may still
+    # draw 32 A, so 32 A stay reserved.
+    site["c"].online = False
+    allocations, _ = site.step(20)
+    assert allocations["c"] == Allocation(32, R.OFFLINE)
+    assert allocations["a"].amps + allocations["b"].amps <= 60 - 32
 
 
 def test_unknown_setpoint_is_treated_as_the_maximum() -> None:

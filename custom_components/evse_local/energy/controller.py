@@ -209,9 +209,17 @@ class EnergyController:
         )
         for reading in members:
             if reading.online:
-                self._last_allocation[reading.member_id] = allocations[
-                    reading.member_id
-                ].amps
+                # What it may draw if it drops now: a lower allocation is
+                # only real once the charger confirms it (the command can
+                # fail), so the confirmed set point and the measured current
+                # count too.
+                # An idle charger gets the manual's fallback reserve.
+                drawing = reading.vehicle_connected and not reading.paused
+                confirmed = (reading.setpoint_a or 0) if drawing else 0
+                measured = math.ceil(reading.current_a or 0.0) if drawing else 0
+                self._last_allocation[reading.member_id] = max(
+                    allocations[reading.member_id].amps, confirmed, measured
+                )
         return ControlResult(
             commands=commands,
             allocations=allocations,

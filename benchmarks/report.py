@@ -17,6 +17,7 @@ from .reference import (
     Compatibility,
     ReferenceKind,
 )
+from .solar_day import SolarDayResults, solar_day_section
 
 LATENCY_TARGET_MS = 1000.0
 LEGACY_INTERVAL_TARGET_S = 10.0
@@ -39,6 +40,7 @@ class Results:
     refresh: dict[str, dict[str, Traffic | Unavailable]]
     hass_latency: dict[str, dict[str, HassLatency | Unavailable]]
     goe: GoeResults
+    solar_day: SolarDayResults | None = None
 
 
 @dataclass(slots=True)
@@ -707,6 +709,11 @@ def markdown(results: Results) -> str:
             "",
             *goe_section(results),
             "",
+            *(
+                [*solar_day_section(results.solar_day), ""]
+                if results.solar_day is not None
+                else []
+            ),
         ]
     )
 

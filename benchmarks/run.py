@@ -8,7 +8,10 @@ What is compared: EVSE Local (this repository) and python-openevse-http, the
 library behind Home Assistant's core ``openevse`` integration and the HACS
 ``firstof9/openevse`` one, on the three simulated chargers of ``simulators/``;
 and on the go-e Modbus simulator, EVSE Local next to a YAML Modbus setup that
-reads one register per entity (``benchmarks/goe.py``).
+reads one register per entity (``benchmarks/goe.py``); and a simulated solar
+day, EVSE Local's energy controller next to the usual automation and an
+ideal follower (``benchmarks/solar_day.py``, also written alone to
+``benchmarks/results/solar_day.md``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from .reference import measure_kind as measure_reference
 from .reference import probe_compatibility
 from .reference import push_alone as reference_push_alone
 from .report import Results, markdown, plain
+from .solar_day import markdown as solar_day_markdown
+from .solar_day import measure_solar_day
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,6 +85,7 @@ async def collect(args: argparse.Namespace) -> Results:
             kind, polls=args.polls, reps=args.reps, changes=args.changes
         )
     goe = await measure_goe(polls=args.polls, reps=args.reps, changes=args.changes)
+    solar_day = await measure_solar_day()
     compatibility = await probe_compatibility()
     push_alone = {
         EVSE_LOCAL: await evse_local_push_alone(args.minutes),
@@ -131,6 +137,7 @@ async def collect(args: argparse.Namespace) -> Results:
         refresh=refresh,
         hass_latency=hass_latency,
         goe=goe,
+        solar_day=solar_day,
     )
 
 
@@ -171,4 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         raw = json.dumps(plain(results), indent=2, sort_keys=False) + "\n"
         (raw_dir / f"{stamp}.json").write_text(raw, encoding="utf-8")
         (raw_dir / "latest.json").write_text(raw, encoding="utf-8")
+        if results.solar_day is not None:
+            (raw_dir / "solar_day.md").write_text(
+                solar_day_markdown(results.solar_day), encoding="utf-8"
+            )
     return 0

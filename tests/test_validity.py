@@ -166,8 +166,12 @@ SERVICES_YAML: dict[str, Any] = load_yaml_dict(str(PACKAGE / "services.yaml"))
 
 
 def _descriptions(platform: str) -> tuple[Any, ...]:
+    """Every description of a platform: chargers', groups' and solar ones."""
     module = importlib.import_module(f"{MODULE}.{platform}")
-    descriptions: tuple[Any, ...] = module.DESCRIPTIONS
+    descriptions: tuple[Any, ...] = ()
+    for name, value in vars(module).items():
+        if name.endswith("DESCRIPTIONS") and isinstance(value, tuple):
+            descriptions += value
     return descriptions
 
 
@@ -535,12 +539,21 @@ def _flow_usage() -> dict[str, set[str]]:
                 usage["calls"].add(name)
                 if name == "AbortFlow" and (reason := _text(node.args[0])):
                     usage["aborts"].add(reason)
+    # Form errors ({"base": ...}, {CONF_X: ...}, errors[X] = ...) anywhere in the module: validation helpers
+    # outside the flow classes too. Only a probe's errors can end a discovery
+    # flow as an abort (async_abort(reason=errors["base"])).
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
                     if (_text(key) == "base" or key_is_field(key)) and (
                         error := _text(value)
                     ):
                         usage["errors"].add(error)
+                        if function.name == "_probe":
+                            usage["probe_errors"].add(error)
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(target := node.targets[0], ast.Subscript)
@@ -549,16 +562,6 @@ def _flow_usage() -> dict[str, set[str]]:
                 and (error := _text(node.value))
             ):
                 usage["errors"].add(error)
-        for function in ast.walk(cls):
-            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            if function.name != "_probe":
-                continue
-            for node in ast.walk(function):
-                if isinstance(node, ast.Dict):
-                    usage["probe_errors"] |= {
-                        error for value in node.values if (error := _text(value))
-                    }
     calls = usage["calls"]
     # Aborts Home Assistant's flow helpers raise on our behalf.
     if calls & {"_abort_if_unique_id_configured", "_async_abort_entries_match"}:

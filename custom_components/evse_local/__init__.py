@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import (
+    ATTR_RESTORED,
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    Platform,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -14,11 +21,14 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_GROUP_ID,
     CONF_MAX_CURRENT,
+    CONF_MEMBERS,
     CONF_PROTOCOL,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
@@ -30,6 +40,14 @@ from .coordinator import (
     EvseRuntimeData,
     charger_store,
     limit_store,
+)
+from .energy_manager import EnergyManager, energy_store
+from .group import (
+    GroupConfigEntry,
+    GroupRuntimeData,
+    group_of,
+    has_solar_inputs,
+    is_group,
 )
 from .helpers import async_connect
 from .ocpp_server import async_acquire_server, async_release_server
@@ -48,6 +66,8 @@ PLATFORMS = [
     Platform.SWITCH,
     Platform.TIME,
 ]
+# A charging group is a virtual device with settings and results only.
+GROUP_PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -58,7 +78,54 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: EvseConfigEntry | GroupConfigEntry
+) -> bool:
+    """Set up a charger, or a charging group."""
+    if is_group(entry):
+        return await _async_setup_group(hass, entry)
+    return await _async_setup_charger(hass, entry)
+
+
+async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bool:
+    """Start the group's controller; members may load before or after it."""
+    member_ids = list(entry.options.get(CONF_MEMBERS, ()))
+    manager = EnergyManager(hass, entry, member_ids)
+    entry.runtime_data = GroupRuntimeData(manager=manager)
+    await hass.config_entries.async_forward_entry_setups(entry, GROUP_PLATFORMS)
+    _async_remove_stale_group_entities(hass, entry)
+    await manager.async_start()
+    for member_id in member_ids:
+        member = hass.config_entries.async_get_entry(member_id)
+        if (
+            member is not None
+            and member.state is ConfigEntryState.LOADED
+            and member.runtime_data.energy is not None
+        ):
+            # It ran its own solar controller: the group takes over.
+            hass.config_entries.async_schedule_reload(member_id)
+    return True
+
+
+@callback
+def _async_remove_stale_group_entities(
+    hass: HomeAssistant, entry: GroupConfigEntry
+) -> None:
+    """Forget entities of members (or solar inputs) the group no longer has.
+
+    Every enabled entity the group still has was just added; the others have
+    no state, or one restored from the registry.
+    """
+    registry = er.async_get(hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.disabled_by is not None:
+            continue
+        state = hass.states.get(registered.entity_id)
+        if state is None or state.attributes.get(ATTR_RESTORED):
+            registry.async_remove(registered.entity_id)
+
+
+async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
     """Connect to the charger (or wait for it to connect), then add its entities."""
     if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
         charger: Charger = await _async_accept_ocpp_charger(hass, entry)
@@ -78,12 +145,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
             await charger.close()
             raise
     entry.runtime_data = EvseRuntimeData(charger=charger, coordinator=coordinator)
+    if has_solar_inputs(entry.options) and group_of(hass, entry.entry_id) is None:
+        # Solar charging of its own; a group member is the group's to control.
+        entry.runtime_data.energy = EnergyManager(hass, entry, [entry.entry_id])
 
     if charger.push_only or Capability.PUSH in coordinator.data.capabilities:
         entry.async_create_background_task(
             hass, coordinator.async_run_push(), f"{DOMAIN} push {entry.title}"
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if entry.runtime_data.energy is not None:
+        await entry.runtime_data.energy.async_start()
     return True
 
 
@@ -142,8 +214,12 @@ async def _async_accept_ocpp_charger(
     )
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
-    """Unload the platforms; background tasks end with the entry."""
+async def async_unload_entry(
+    hass: HomeAssistant, entry: EvseConfigEntry | GroupConfigEntry
+) -> bool:
+    """Unload the platforms; background tasks and timers end with the entry."""
+    if is_group(entry):
+        return await hass.config_entries.async_unload_platforms(entry, GROUP_PLATFORMS)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.coordinator.async_save_charger()
@@ -154,7 +230,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> boo
 
 
 async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: EvseConfigEntry, device_entry: dr.AnyDeviceEntry
+    hass: HomeAssistant,
+    entry: EvseConfigEntry | GroupConfigEntry,
+    device_entry: dr.AnyDeviceEntry,
 ) -> bool:
     """Let the user remove a device unless it is the charger this entry serves.
 
@@ -162,7 +240,9 @@ async def async_remove_config_entry_device(
     serial, or by the entry id for firmware that reports no identity. An entry
     with a unique id always serves that serial (setup refuses any other).
     """
-    if entry.unique_id is not None:
+    if is_group(entry):
+        identifier = entry.data[CONF_GROUP_ID]
+    elif entry.unique_id is not None:
         identifier = entry.unique_id
     elif entry.state is ConfigEntryState.LOADED:
         identifier = entry.runtime_data.charger.info.serial or entry.entry_id
@@ -172,7 +252,19 @@ async def async_remove_config_entry_device(
     return (DOMAIN, identifier) not in device_entry.identifiers
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> None:
-    """Forget what was stored for a charger that is removed."""
-    await limit_store(hass, entry.entry_id).async_remove()
-    await charger_store(hass, entry.entry_id).async_remove()
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Forget what was stored for a charger or group that is removed."""
+    await energy_store(hass, entry.entry_id).async_remove()
+    if not is_group(entry):
+        await limit_store(hass, entry.entry_id).async_remove()
+        await charger_store(hass, entry.entry_id).async_remove()
+        return
+    for member_id in entry.options.get(CONF_MEMBERS, ()):
+        member = hass.config_entries.async_get_entry(member_id)
+        if (
+            member is not None
+            and member.state is ConfigEntryState.LOADED
+            and has_solar_inputs(member.options)
+        ):
+            # Back to its own solar controller.
+            hass.config_entries.async_schedule_reload(member_id)

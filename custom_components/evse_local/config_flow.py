@@ -1,33 +1,47 @@
-"""Config flow: manual, zeroconf, reauth, reconfigure and options."""
+"""Config flow: chargers (manual, zeroconf, reauth, reconfigure), groups, options."""
 
 from __future__ import annotations
 
 import socket
 import ssl
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
+from uuid import uuid4
 
 import probatio
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
 from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
     CONF_HOST,
+    CONF_NAME,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_USERNAME,
+    PERCENTAGE,
+    UnitOfElectricCurrent,
+    UnitOfPower,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -37,30 +51,59 @@ from homeassistant.helpers.typing import DiscoveryInfoType
 from yarl import URL
 
 from .const import (
+    CONF_BATTERY_FIRST_SOC,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_POWER_SIGN,
+    CONF_BATTERY_SOC,
     CONF_BIND_ADDRESS,
     CONF_CHARGE_POINT_ID,
+    CONF_CIRCUIT_LIMIT,
+    CONF_CIRCUIT_METER,
+    CONF_CONTROL_INTERVAL,
+    CONF_FALLBACK_CURRENT,
+    CONF_GRID_POWER,
+    CONF_GRID_POWER_SIGN,
+    CONF_GROUP_ID,
+    CONF_KIND,
     CONF_MAX_CURRENT,
+    CONF_MEMBERS,
     CONF_PERSIST_MAX_CURRENT,
+    CONF_PHASES,
+    CONF_POLICY,
     CONF_PROTOCOL,
+    CONF_SOLAR_MODE,
     CONF_SSL_CERTIFICATE,
     CONF_SSL_KEY,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
     CONF_UNIT_ID,
+    CONF_VOLTAGE,
     DEFAULT_BIND_ADDRESS,
+    DEFAULT_CONTROL_INTERVAL,
+    DEFAULT_FALLBACK_CURRENT,
     DEFAULT_MODBUS_PORT,
     DEFAULT_OCPP_MAX_CURRENT,
     DEFAULT_OCPP_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
+    DEFAULT_VOLTAGE,
     DOMAIN,
     GOE_SERVICE_PREFIX,
+    KIND_GROUP,
     LOGGER,
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
     OCPP_MAX_CURRENT_RANGE,
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
+    SIGN_POSITIVE_CHARGE,
+    SIGN_POSITIVE_DISCHARGE,
+    SIGN_POSITIVE_EXPORT,
+    SIGN_POSITIVE_IMPORT,
 )
 from .coordinator import EvseConfigEntry
+from .energy import Policy
+from .group import charger_entries, group_entries, group_of, is_group
 from .helpers import async_connect
 from .ocpp_server import (
     async_ssl_context,
@@ -185,6 +228,167 @@ def _title(info: DeviceInfo, host: str) -> str:
     return f"{info.model} ({info.hostname or host})"
 
 
+def _number(minimum: float, maximum: float, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def _choice(key: str, options: list[str]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options, translation_key=key, mode=SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
+def _sensor(*device_classes: str) -> EntitySelector:
+    return EntitySelector(
+        EntitySelectorConfig(domain="sensor", device_class=list(device_classes))
+    )
+
+
+# Solar inputs, the same for a group and a single charger. Optional: without
+# a grid power sensor there is no solar charging.
+_SOLAR_FIELDS: dict[Any, Any] = {
+    probatio.Optional(CONF_GRID_POWER): _sensor("power"),
+    probatio.Optional(CONF_GRID_POWER_SIGN): _choice(
+        CONF_GRID_POWER_SIGN, [SIGN_POSITIVE_IMPORT, SIGN_POSITIVE_EXPORT]
+    ),
+    probatio.Optional(CONF_BATTERY_POWER): _sensor("power"),
+    probatio.Optional(CONF_BATTERY_POWER_SIGN): _choice(
+        CONF_BATTERY_POWER_SIGN, [SIGN_POSITIVE_CHARGE, SIGN_POSITIVE_DISCHARGE]
+    ),
+    probatio.Optional(CONF_BATTERY_SOC): _sensor("battery"),
+    probatio.Optional(CONF_BATTERY_FIRST_SOC): _number(0, 100, PERCENTAGE),
+}
+# Electrical facts the solar controller needs to turn watts into amps.
+_ELECTRICAL_FIELDS: dict[Any, Any] = {
+    probatio.Required(CONF_VOLTAGE, default=DEFAULT_VOLTAGE): _number(100, 480, "V"),
+    probatio.Required(CONF_PHASES, default="1"): _choice(CONF_PHASES, ["1", "3"]),
+}
+# Set at run time by the solar mode select and the delay numbers: an options
+# flow keeps them.
+_RUNTIME_OPTIONS = (CONF_SOLAR_MODE, CONF_START_DELAY, CONF_STOP_DELAY)
+_NUMERIC_OPTIONS = (
+    CONF_CIRCUIT_LIMIT,
+    CONF_FALLBACK_CURRENT,
+    CONF_VOLTAGE,
+    CONF_CONTROL_INTERVAL,
+    CONF_BATTERY_FIRST_SOC,
+)
+_POWER_UNITS = {UnitOfPower.WATT, UnitOfPower.KILO_WATT}
+_METER_UNITS = _POWER_UNITS | {UnitOfElectricCurrent.AMPERE}
+
+
+def _member_options(hass: HomeAssistant) -> list[SelectOptionDict]:
+    return [
+        SelectOptionDict(value=entry.entry_id, label=entry.title)
+        for entry in charger_entries(hass)
+    ]
+
+
+def group_schema(hass: HomeAssistant, *, options: bool) -> probatio.Schema:
+    """Build the group form; the options form adds the solar inputs."""
+    fields: dict[Any, Any] = (
+        {} if options else {probatio.Required(CONF_NAME): TextSelector()}
+    )
+    fields |= {
+        probatio.Required(CONF_MEMBERS): SelectSelector(
+            SelectSelectorConfig(options=_member_options(hass), multiple=True)
+        ),
+        probatio.Required(CONF_CIRCUIT_LIMIT): _number(6, 500, "A"),
+        probatio.Required(CONF_POLICY, default=Policy.UNIFORM.value): _choice(
+            CONF_POLICY, [policy.value for policy in Policy]
+        ),
+        probatio.Required(
+            CONF_FALLBACK_CURRENT, default=DEFAULT_FALLBACK_CURRENT
+        ): _number(0, 80, "A"),
+        probatio.Optional(CONF_CIRCUIT_METER): _sensor("power", "current"),
+        **_ELECTRICAL_FIELDS,
+    }
+    if options:
+        fields |= {
+            probatio.Required(
+                CONF_CONTROL_INTERVAL, default=DEFAULT_CONTROL_INTERVAL
+            ): _number(5, 300, "s"),
+            **_SOLAR_FIELDS,
+        }
+    return probatio.Schema(fields)
+
+
+def charger_solar_schema() -> probatio.Schema:
+    """Solar inputs of a charger that is not in a group."""
+    return probatio.Schema(
+        {
+            **_SOLAR_FIELDS,
+            probatio.Optional(CONF_VOLTAGE): _number(100, 480, "V"),
+            probatio.Optional(CONF_PHASES): _choice(CONF_PHASES, ["1", "3"]),
+        }
+    )
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop emptied optional fields; numbers as ints."""
+    return {
+        key: int(value) if key in _NUMERIC_OPTIONS else value
+        for key, value in user_input.items()
+        if value not in (None, "")
+    }
+
+
+def _unit_error(
+    hass: HomeAssistant, entity_id: str | None, units: AbstractSet[str]
+) -> bool:
+    """Whether a chosen sensor reports a unit we cannot use.
+
+    A sensor that is unavailable now is accepted: its unit is checked when
+    it reports (a value in another unit is then ignored).
+    """
+    if not entity_id or (state := hass.states.get(entity_id)) is None:
+        return False
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    return unit is not None and unit not in units
+
+
+def _validate_solar(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[str, str]:
+    if _unit_error(hass, settings.get(CONF_GRID_POWER), _POWER_UNITS) or _unit_error(
+        hass, settings.get(CONF_BATTERY_POWER), _POWER_UNITS
+    ):
+        return {"base": "unsupported_unit"}
+    if _unit_error(hass, settings.get(CONF_BATTERY_SOC), {PERCENTAGE}):
+        return {"base": "unsupported_unit"}
+    return {}
+
+
+def _validate_group(
+    hass: HomeAssistant, settings: Mapping[str, Any], own: ConfigEntry[Any] | None
+) -> dict[str, str]:
+    """Errors of a group form: members, current and meter units."""
+    members = set(settings[CONF_MEMBERS])
+    if not members:
+        return {"base": "no_members"}
+    for other in group_entries(hass):
+        if other is not own and members & set(other.options.get(CONF_MEMBERS, ())):
+            # Never two controllers on one charger.
+            return {"base": "member_in_group"}
+    if settings[CONF_FALLBACK_CURRENT] > settings[CONF_CIRCUIT_LIMIT]:
+        return {"base": "fallback_above_limit"}
+    if _unit_error(hass, settings.get(CONF_CIRCUIT_METER), _METER_UNITS):
+        return {"base": "unsupported_unit"}
+    return _validate_solar(hass, settings)
+
+
+def _kept(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: options[key] for key in _RUNTIME_OPTIONS if key in options}
+
+
 class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a charger: typed in, or found on the network."""
 
@@ -221,7 +425,35 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask how the charger is reached: its web API, or Modbus TCP."""
         return self.async_show_menu(
-            step_id="user", menu_options=["http", "modbus", "ocpp"]
+            step_id="user", menu_options=["http", "modbus", "ocpp", "group"]
+        )
+
+    async def async_step_group(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up a charging group: chargers that share one circuit."""
+        if not charger_entries(self.hass):
+            return self.async_abort(reason="no_chargers")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = _clean(user_input)
+            errors = _validate_group(self.hass, settings, None)
+            if not errors:
+                # A virtual device: its identity is a uuid made here, once.
+                group_id = uuid4().hex
+                await self.async_set_unique_id(group_id)
+                name = settings.pop(CONF_NAME)
+                return self.async_create_entry(
+                    title=name,
+                    data={CONF_KIND: KIND_GROUP, CONF_GROUP_ID: group_id},
+                    options=settings,
+                )
+        return self.async_show_form(
+            step_id="group",
+            data_schema=self.add_suggested_values_to_schema(
+                group_schema(self.hass, options=False), user_input
+            ),
+            errors=errors,
         )
 
     async def async_step_http(
@@ -557,16 +789,14 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.unique_id is not None and entry.unique_id != info.serial:
             raise AbortFlow("wrong_device")
 
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: EvseConfigEntry) -> bool:
-        """OCPP chargers push; polling and EEPROM options do not apply."""
-        return config_entry.data.get(CONF_PROTOCOL) != PROTOCOL_OCPP
-
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: EvseConfigEntry) -> EvseOptionsFlow:
-        """Poll interval and current persistence."""
+    def async_get_options_flow(
+        config_entry: ConfigEntry[Any],
+    ) -> EvseOptionsFlow | GroupOptionsFlow:
+        """Edit a charger's poll interval and solar inputs, or a group's settings."""
+        if is_group(config_entry):
+            return GroupOptionsFlow()
         return EvseOptionsFlow()
 
 
@@ -577,11 +807,20 @@ class EvseOptionsFlow(OptionsFlowWithReload):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
         options = self.config_entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = _clean(user_input)
+            errors = _validate_solar(self.hass, settings)
+            if not errors:
+                return self.async_create_entry(data=settings | _kept(options))
+        group = group_of(self.hass, self.config_entry.entry_id)
+        # An OCPP charger pushes and keeps no current in EEPROM: those two
+        # options do not apply to it.
         schema = probatio.Schema(
-            {
+            {}
+            if self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP
+            else {
                 probatio.Required(
                     CONF_SCAN_INTERVAL,
                     default=options.get(
@@ -602,4 +841,52 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                 ): BooleanSelector(),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        if group is not None:
+            # The group controls this charger (and its solar charging): never
+            # two controllers on one charger.
+            return self.async_show_form(
+                step_id="grouped",
+                data_schema=schema,
+                description_placeholders={"group": group.title},
+            )
+        schema = schema.extend(charger_solar_schema().schema)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or options
+            ),
+            errors=errors,
+        )
+
+    async def async_step_grouped(self, user_input: dict[str, Any]) -> ConfigFlowResult:
+        """Save a group member's options; its solar inputs stay as they were."""
+        return self.async_create_entry(data={**self.config_entry.options, **user_input})
+
+
+class GroupOptionsFlow(OptionsFlowWithReload):
+    """A charging group's settings and its solar inputs."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Group options have their own form (the charger's is ``init``)."""
+        return await self.async_step_group()
+
+    async def async_step_group(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the group's settings."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings = _clean(user_input)
+            errors = _validate_group(self.hass, settings, entry)
+            if not errors:
+                return self.async_create_entry(data=settings | _kept(entry.options))
+        return self.async_show_form(
+            step_id="group",
+            data_schema=self.add_suggested_values_to_schema(
+                group_schema(self.hass, options=True), user_input or entry.options
+            ),
+            errors=errors,
+        )

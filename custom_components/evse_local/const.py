@@ -45,3 +45,34 @@ OCPP_MAX_CURRENT_RANGE: Final = (6, 50)
 OCPP_HEARTBEAT_INTERVAL: Final = 60
 # MeterValues every 10 s: live enough for dashboards and solar control.
 OCPP_METER_INTERVAL: Final = 10
+
+# Energy management: charging groups and solar charging.
+CONF_KIND: Final = "kind"
+KIND_GROUP: Final = "group"
+CONF_GROUP_ID: Final = "group_id"
+CONF_MEMBERS: Final = "members"
+CONF_CIRCUIT_LIMIT: Final = "circuit_limit"
+CONF_POLICY: Final = "policy"
+CONF_FALLBACK_CURRENT: Final = "fallback_current"
+CONF_CIRCUIT_METER: Final = "circuit_meter"
+CONF_VOLTAGE: Final = "voltage"
+CONF_PHASES: Final = "phases"
+CONF_CONTROL_INTERVAL: Final = "control_interval"
+CONF_GRID_POWER: Final = "grid_power"
+CONF_GRID_POWER_SIGN: Final = "grid_power_sign"
+CONF_BATTERY_POWER: Final = "battery_power"
+CONF_BATTERY_POWER_SIGN: Final = "battery_power_sign"
+CONF_BATTERY_SOC: Final = "battery_soc"
+CONF_BATTERY_FIRST_SOC: Final = "battery_first_soc"
+# Changed at run time by the group's (or charger's) select and numbers.
+CONF_SOLAR_MODE: Final = "solar_mode"
+CONF_START_DELAY: Final = "start_delay"
+CONF_STOP_DELAY: Final = "stop_delay"
+SIGN_POSITIVE_IMPORT: Final = "positive_import"
+SIGN_POSITIVE_EXPORT: Final = "positive_export"
+SIGN_POSITIVE_CHARGE: Final = "positive_charge"
+SIGN_POSITIVE_DISCHARGE: Final = "positive_discharge"
+DEFAULT_VOLTAGE: Final = 230
+DEFAULT_FALLBACK_CURRENT: Final = 6
+DEFAULT_CONTROL_INTERVAL: Final = 10
+SIGNAL_CHARGER_CHANGED: Final = f"{DOMAIN}_charger_changed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
@@ -35,6 +35,9 @@ from .protocols.errors import (
 from .protocols.models import Capability, ChargerSnapshot, ChargerState, ChargeTimer
 from .protocols.ocpp import OcppCharger
 
+if TYPE_CHECKING:
+    from .energy_manager import EnergyManager
+
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
 
 LIMIT_STORAGE_VERSION = 1
@@ -60,6 +63,8 @@ class EvseRuntimeData:
 
     charger: Charger
     coordinator: EvseCoordinator
+    # Solar charging of a charger that is in no group (a group has its own).
+    energy: EnergyManager | None = None
 
 
 class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):

@@ -10,6 +10,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .coordinator import EvseConfigEntry
+from .group import GroupConfigEntry, is_group
 
 # The host name embeds the serial or MAC on every supported charger; an OCPP
 # charge point id usually is the serial.
@@ -24,9 +25,16 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: EvseConfigEntry
+    hass: HomeAssistant, entry: EvseConfigEntry | GroupConfigEntry
 ) -> dict[str, Any]:
-    """Return what helps to debug a charger, without secrets."""
+    """Return what helps to debug a charger or a group, without secrets."""
+    if is_group(entry):
+        manager = entry.runtime_data.manager
+        return {
+            "entry": {"data": dict(entry.data), "options": dict(entry.options)},
+            "controller_state": manager.controller.export_state(),
+            "last_step": None if manager.result is None else asdict(manager.result),
+        }
     runtime = entry.runtime_data
     coordinator = runtime.coordinator
     snapshot = asdict(coordinator.data)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
@@ -14,7 +15,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import EvseConfigEntry, EvseCoordinator
+from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
+from .energy_manager import EnergyManager, Member
+from .group import is_group
 from .protocols.models import Capability, ChargerSnapshot
 
 
@@ -97,3 +100,45 @@ def async_add_supported_entities[DescriptionT: SupportedDescription, EntityT: En
 
     _add_supported()
     entry.async_on_unload(coordinator.async_add_listener(_add_supported))
+
+
+class EnergyEntity(Entity):
+    """An entity of a charging group, or of a charger's solar controller.
+
+    It shows the manager's settings and its last step; the manager calls
+    back after every step.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self,
+        manager: EnergyManager,
+        description: EntityDescription,
+        member: Member | None = None,
+    ) -> None:
+        """Attach to the manager; per-member entities name their member."""
+        self.manager = manager
+        self.member = member
+        self.entity_description = description
+        suffix = (
+            description.key if member is None else f"{member.key}_{description.key}"
+        )
+        self._attr_unique_id = f"{manager.unique_prefix}_{suffix}"
+        self._attr_device_info = manager.device_info
+        if member is not None:
+            self._attr_translation_placeholders = {"member": member.name}
+
+    async def async_added_to_hass(self) -> None:
+        """Show every step's outcome."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.manager.async_add_listener(self.async_write_ha_state))
+
+
+def energy_manager(entry: ConfigEntry[Any]) -> EnergyManager | None:
+    """Return the manager of a group, or of a charger with solar inputs."""
+    if is_group(entry):
+        return entry.runtime_data.manager
+    runtime_data: EvseRuntimeData = entry.runtime_data
+    return runtime_data.energy

@@ -1,4 +1,4 @@
-"""Numbers: the charging current."""
+"""Numbers: the charging current; solar start/stop delays."""
 
 from __future__ import annotations
 
@@ -11,13 +11,33 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import EntityCategory, UnitOfElectricCurrent
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_PERSIST_MAX_CURRENT
+from .const import (
+    CONF_BATTERY_FIRST_SOC,
+    CONF_BATTERY_SOC,
+    CONF_CIRCUIT_LIMIT,
+    CONF_PERSIST_MAX_CURRENT,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+)
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, async_add_supported_entities, has_capability
+from .energy_manager import EnergyManager
+from .entity import (
+    EnergyEntity,
+    EvseEntity,
+    async_add_supported_entities,
+    energy_manager,
+    has_capability,
+)
+from .group import GroupConfigEntry, is_group
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot
@@ -111,13 +131,112 @@ DESCRIPTIONS: tuple[EvseNumberDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergyNumberDescription(NumberEntityDescription):
+    """A setting of a solar controller, kept in the entry options."""
+
+    option_key: str
+    value_fn: Callable[[EnergyManager], float | None]
+    has_fn: Callable[[EnergyManager], bool] = lambda manager: manager.has_solar
+
+
+ENERGY_NUMBER_DESCRIPTIONS: tuple[EnergyNumberDescription, ...] = (
+    EnergyNumberDescription(
+        # For automations: a lower limit while a tariff or a heat pump asks.
+        key="circuit_limit",
+        translation_key="circuit_limit",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=J1772_MIN_CURRENT,
+        native_max_value=500,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        option_key=CONF_CIRCUIT_LIMIT,
+        has_fn=lambda manager: manager.is_group,
+        value_fn=lambda manager: manager.controller.group.circuit_limit,
+    ),
+    EnergyNumberDescription(
+        key="start_delay",
+        translation_key="start_delay",
+        device_class=NumberDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        native_min_value=0,
+        native_max_value=1800,
+        native_step=10,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        option_key=CONF_START_DELAY,
+        value_fn=lambda manager: manager.controller.solar.settings.start_delay,
+    ),
+    EnergyNumberDescription(
+        key="stop_delay",
+        translation_key="stop_delay",
+        device_class=NumberDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        native_min_value=0,
+        native_max_value=1800,
+        native_step=10,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+        option_key=CONF_STOP_DELAY,
+        value_fn=lambda manager: manager.controller.solar.settings.stop_delay,
+    ),
+    EnergyNumberDescription(
+        key="battery_first_soc",
+        translation_key="battery_first_soc",
+        device_class=NumberDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        entity_category=EntityCategory.CONFIG,
+        option_key=CONF_BATTERY_FIRST_SOC,
+        # Only with a battery charge sensor to compare against.
+        has_fn=lambda manager: (
+            manager.has_solar and bool(manager.entry.options.get(CONF_BATTERY_SOC))
+        ),
+        value_fn=lambda manager: manager.controller.solar.settings.battery_first_soc,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: EvseConfigEntry,
+    entry: EvseConfigEntry | GroupConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the numbers this charger supports."""
-    async_add_supported_entities(entry, async_add_entities, EvseNumber, DESCRIPTIONS)
+    """Add the numbers this charger supports, and the solar settings."""
+    manager = energy_manager(entry)
+    if manager is not None:
+        async_add_entities(
+            EnergyNumber(manager, description)
+            for description in ENERGY_NUMBER_DESCRIPTIONS
+            if description.has_fn(manager)
+        )
+    if not is_group(entry):
+        async_add_supported_entities(
+            entry, async_add_entities, EvseNumber, DESCRIPTIONS
+        )
+
+
+class EnergyNumber(EnergyEntity, NumberEntity):
+    """A setting of the solar controller."""
+
+    entity_description: EnergyNumberDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """The setting in force."""
+        return self.entity_description.value_fn(self.manager)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Keep the new setting and run the controller with it."""
+        self.manager.async_update_options(
+            self.entity_description.option_key, round(value)
+        )
+        self.async_write_ha_state()
 
 
 class EvseNumber(EvseEntity, NumberEntity):

@@ -1,4 +1,4 @@
-"""Selects: J1772 service level."""
+"""Selects: J1772 service level, cable lock, access control; solar mode."""
 
 from __future__ import annotations
 
@@ -10,8 +10,18 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import CONF_SOLAR_MODE
 from .coordinator import EvseConfigEntry
-from .entity import EvseEntity, async_add_supported_entities, has_capability
+from .energy import SolarMode
+from .energy_manager import EnergyManager
+from .entity import (
+    EnergyEntity,
+    EvseEntity,
+    async_add_supported_entities,
+    energy_manager,
+    has_capability,
+)
+from .group import GroupConfigEntry, is_group
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import (
@@ -75,13 +85,57 @@ DESCRIPTIONS: tuple[EvseSelectDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergySelectDescription(SelectEntityDescription):
+    """A setting of a group or solar controller, kept in the entry options."""
+
+    option_key: str
+    value_fn: Callable[[EnergyManager], str]
+
+
+ENERGY_SELECT_DESCRIPTIONS: tuple[EnergySelectDescription, ...] = (
+    EnergySelectDescription(
+        key="solar_mode",
+        translation_key="solar_mode",
+        options=[mode.value for mode in SolarMode],
+        option_key=CONF_SOLAR_MODE,
+        value_fn=lambda manager: manager.controller.solar.settings.mode.value,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: EvseConfigEntry,
+    entry: EvseConfigEntry | GroupConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the selects this charger supports."""
-    async_add_supported_entities(entry, async_add_entities, EvseSelect, DESCRIPTIONS)
+    """Add the selects this charger supports, and the solar mode."""
+    manager = energy_manager(entry)
+    if manager is not None and manager.has_solar:
+        async_add_entities(
+            EnergySelect(manager, description)
+            for description in ENERGY_SELECT_DESCRIPTIONS
+        )
+    if not is_group(entry):
+        async_add_supported_entities(
+            entry, async_add_entities, EvseSelect, DESCRIPTIONS
+        )
+
+
+class EnergySelect(EnergyEntity, SelectEntity):
+    """A setting of the energy manager."""
+
+    entity_description: EnergySelectDescription
+
+    @property
+    def current_option(self) -> str | None:
+        """The setting in force."""
+        return self.entity_description.value_fn(self.manager)
+
+    async def async_select_option(self, option: str) -> None:
+        """Keep the new setting and run the controller with it."""
+        self.manager.async_update_options(self.entity_description.option_key, option)
+        self.async_write_ha_state()
 
 
 class EvseSelect(EvseEntity, SelectEntity):

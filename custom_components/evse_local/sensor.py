@@ -10,6 +10,7 @@ from typing import Any, Self
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
+    SensorEntity,
     SensorEntityDescription,
     SensorExtraStoredData,
     SensorStateClass,
@@ -30,7 +31,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EvseConfigEntry, EvseCoordinator
-from .entity import EvseEntity, async_add_supported_entities
+from .energy import Allocation, AllocationReason, SolarState
+from .energy_manager import EnergyManager, Member
+from .entity import (
+    EnergyEntity,
+    EvseEntity,
+    async_add_supported_entities,
+    energy_manager,
+)
+from .group import GroupConfigEntry, is_group
 from .protocols.models import (
     ChargerError,
     ChargerSnapshot,
@@ -340,6 +349,80 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnergySensorDescription(SensorEntityDescription):
+    """How to read one sensor of a group or solar controller."""
+
+    value_fn: Callable[[EnergyManager], StateType]
+    has_fn: Callable[[EnergyManager], bool]
+
+
+def _solar_state(manager: EnergyManager) -> str:
+    solar = manager.result.solar if manager.result else None
+    return SolarState.OFF.value if solar is None else solar.state.value
+
+
+ENERGY_SENSOR_DESCRIPTIONS: tuple[EnergySensorDescription, ...] = (
+    EnergySensorDescription(
+        key="available_current",
+        translation_key="available_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        has_fn=lambda manager: manager.is_group,
+        value_fn=lambda manager: manager.result.available_a if manager.result else None,
+    ),
+    EnergySensorDescription(
+        key="solar_surplus",
+        translation_key="solar_surplus",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        has_fn=lambda manager: manager.has_solar,
+        value_fn=lambda manager: (
+            manager.result.solar.surplus_w
+            if manager.result and manager.result.solar
+            else None
+        ),
+    ),
+    EnergySensorDescription(
+        key="solar_state",
+        translation_key="solar_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in SolarState],
+        has_fn=lambda manager: manager.has_solar,
+        value_fn=_solar_state,
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberSensorDescription(SensorEntityDescription):
+    """How to show one member's allocation in a group."""
+
+    value_fn: Callable[[Allocation], StateType]
+
+
+MEMBER_SENSOR_DESCRIPTIONS: tuple[MemberSensorDescription, ...] = (
+    MemberSensorDescription(
+        key="allocation",
+        translation_key="allocation",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=lambda allocation: allocation.amps,
+    ),
+    MemberSensorDescription(
+        key="allocation_reason",
+        translation_key="allocation_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=[reason.value for reason in AllocationReason],
+        value_fn=lambda allocation: allocation.reason.value,
+    ),
+)
+
+
 @dataclass(slots=True)
 class EnergyCounter:
     """Keeps lifetime energy monotonic across device counter resets.
@@ -395,11 +478,62 @@ class EvseSensorExtraStoredData(SensorExtraStoredData):
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: EvseConfigEntry,
+    entry: EvseConfigEntry | GroupConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors this charger can back."""
-    async_add_supported_entities(entry, async_add_entities, EvseSensor, DESCRIPTIONS)
+    """Add the sensors this charger can back, or a group's sensors."""
+    manager = energy_manager(entry)
+    if manager is not None:
+        async_add_entities(
+            EnergySensor(manager, description)
+            for description in ENERGY_SENSOR_DESCRIPTIONS
+            if description.has_fn(manager)
+        )
+        if manager.is_group:
+            async_add_entities(
+                MemberSensor(manager, description, member)
+                for member in manager.members
+                for description in MEMBER_SENSOR_DESCRIPTIONS
+            )
+    if not is_group(entry):
+        async_add_supported_entities(
+            entry, async_add_entities, EvseSensor, DESCRIPTIONS
+        )
+
+
+class EnergySensor(EnergyEntity, SensorEntity):
+    """A sensor of a group or of a charger's solar controller."""
+
+    entity_description: EnergySensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The outcome of the last step."""
+        return self.entity_description.value_fn(self.manager)
+
+
+class MemberSensor(EnergyEntity, SensorEntity):
+    """What a group gives one of its chargers, and why."""
+
+    entity_description: MemberSensorDescription
+
+    def __init__(
+        self,
+        manager: EnergyManager,
+        description: MemberSensorDescription,
+        member: Member,
+    ) -> None:
+        """Show ``member``'s allocation."""
+        super().__init__(manager, description, member)
+        self._member_id = member.entry_id
+
+    @property
+    def native_value(self) -> StateType:
+        """The member's allocation in the last step."""
+        allocation = self.manager.allocation(self._member_id)
+        if allocation is None:
+            return None
+        return self.entity_description.value_fn(allocation)
 
 
 class EvseSensor(EvseEntity, RestoreSensor):

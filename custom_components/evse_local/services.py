@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import probatio
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -26,6 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import EvseConfigEntry
+from .group import is_group
 from .helpers import async_track_command_outcome, translate_error
 from .protocols.charger import RAPI_TIME_STEP_MINUTES, RAPI_TIME_STEPS_MAX
 from .protocols.errors import EvseError
@@ -69,9 +72,16 @@ MAX_CURRENT_SCHEMA = CHARGER_SCHEMA.extend(
 
 
 def _entry(call: ServiceCall) -> EvseConfigEntry:
-    entry: EvseConfigEntry = async_get_config_entry(
+    entry: ConfigEntry[Any] = async_get_config_entry(
         call.hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID]
     )
+    if is_group(entry):
+        # The config entry selector offers groups too.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="group_not_a_charger",
+            translation_placeholders={"name": entry.title},
+        )
     return entry
 
 

@@ -60,7 +60,7 @@ async def _start_user_flow(hass: HomeAssistant, step: str = "http") -> str:
         DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["http", "modbus", "ocpp"]
+    assert result["menu_options"] == ["http", "modbus", "ocpp", "group"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": step}
     )

@@ -426,8 +426,8 @@ async def test_ten_chargers_arriving_together_are_approved_one_by_one(
             flow["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY for flow in flows
         )
         # Until accepted they are told to wait and get no command.
+        await wait_for(lambda: all(sim.boot_status == "Pending" for sim in newcomers))
         assert all(not sim.accepted for sim in newcomers)
-        assert all(sum(sim.frames_received.values()) > 0 for sim in newcomers)
         for flow in flows:
             result = await _approve(hass, flow["flow_id"])
             assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -568,8 +568,16 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     result = await hass.config_entries.flow.async_configure(result["flow_id"], base)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    # No options for a charger that pushes everything; reconfigure instead.
-    assert not entry.supports_options
+    # Options: no poll interval or EEPROM choice for a charger that pushes
+    # everything and keeps its current in a profile; solar inputs remain.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    fields = {str(key) for key in result["data_schema"].schema}
+    assert "scan_interval" not in fields
+    assert "persist_max_current" not in fields
+    assert "grid_power" in fields
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
     )

@@ -1,0 +1,531 @@
+"""Energy management in Home Assistant: read, run the controller, command.
+
+The decisions are made by :class:`~.energy.EnergyController` (plain Python);
+this module only feeds it what the member chargers' coordinators and the
+meter sensors say, and carries out its commands. It runs on every member
+update, meter change and setting change, and on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    PERCENTAGE,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfElectricCurrent,
+    UnitOfPower,
+)
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.event import (
+    EventStateChangedData,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_BATTERY_FIRST_SOC,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_POWER_SIGN,
+    CONF_BATTERY_SOC,
+    CONF_CIRCUIT_LIMIT,
+    CONF_CIRCUIT_METER,
+    CONF_CONTROL_INTERVAL,
+    CONF_FALLBACK_CURRENT,
+    CONF_GRID_POWER,
+    CONF_GRID_POWER_SIGN,
+    CONF_GROUP_ID,
+    CONF_PHASES,
+    CONF_POLICY,
+    CONF_SOLAR_MODE,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+    CONF_VOLTAGE,
+    DEFAULT_CONTROL_INTERVAL,
+    DEFAULT_FALLBACK_CURRENT,
+    DEFAULT_VOLTAGE,
+    DOMAIN,
+    LOGGER,
+    SIGN_POSITIVE_DISCHARGE,
+    SIGN_POSITIVE_EXPORT,
+)
+from .coordinator import EvseCoordinator
+from .energy import (
+    Allocation,
+    Command,
+    ControlResult,
+    EnergyController,
+    GroupSettings,
+    MemberReading,
+    Policy,
+    SolarInputs,
+    SolarMode,
+    SolarSettings,
+)
+from .group import has_solar_inputs, is_group
+from .protocols.errors import EvseError
+
+STORAGE_VERSION = 1
+
+# A charger that reports no maximum (old firmware): the J1772 plug's own.
+FALLBACK_STATION_MAX = 32
+
+
+def _storage_key(entry_id: str) -> str:
+    return f"{DOMAIN}.energy.{entry_id}"
+
+
+def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Where the controller's memory (plug-in order, who we paused) lives."""
+    return Store(hass, STORAGE_VERSION, _storage_key(entry_id))
+
+
+def solar_settings(
+    options: Mapping[str, Any], *, max_current: int | None = None
+) -> SolarSettings:
+    """Build the solar controller's settings from an entry's options."""
+    defaults = SolarSettings()
+    circuit = options.get(CONF_CIRCUIT_LIMIT)
+    battery_first = options.get(CONF_BATTERY_FIRST_SOC)
+    return SolarSettings(
+        mode=SolarMode(options.get(CONF_SOLAR_MODE, SolarMode.OFF)),
+        start_delay=float(options.get(CONF_START_DELAY, defaults.start_delay)),
+        stop_delay=float(options.get(CONF_STOP_DELAY, defaults.stop_delay)),
+        phases=int(options.get(CONF_PHASES, 1)),
+        voltage=float(options.get(CONF_VOLTAGE, DEFAULT_VOLTAGE)),
+        max_current=int(circuit or max_current or defaults.max_current),
+        battery_first_soc=(
+            float(battery_first)
+            if battery_first is not None and options.get(CONF_BATTERY_SOC)
+            else None
+        ),
+    )
+
+
+def group_settings(options: Mapping[str, Any], *, group: bool) -> GroupSettings:
+    """Build the load-sharing settings; a single charger has no circuit."""
+    return GroupSettings(
+        circuit_limit=int(options[CONF_CIRCUIT_LIMIT]) if group else None,
+        policy=Policy(options.get(CONF_POLICY, Policy.UNIFORM)),
+        fallback_current=int(
+            options.get(CONF_FALLBACK_CURRENT, DEFAULT_FALLBACK_CURRENT)
+        ),
+        control_interval=float(
+            options.get(CONF_CONTROL_INTERVAL, DEFAULT_CONTROL_INTERVAL)
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A charger the manager controls, as shown on its entities."""
+
+    entry_id: str
+    name: str
+    # Stable across re-adding the charger: its serial when it has one.
+    key: str
+
+
+class EnergyManager:
+    """Runs one EnergyController for a charging group or a single charger."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], member_ids: list[str]
+    ) -> None:
+        """Prepare; :meth:`async_start` subscribes and runs the first step."""
+        self.hass = hass
+        self.entry = entry
+        self.is_group = is_group(entry)
+        self.members = [self._member(member_id) for member_id in member_ids]
+        options = entry.options
+        self.controller = EnergyController(
+            group_settings(options, group=self.is_group),
+            solar_settings(options, max_current=self._station_max()),
+        )
+        self.has_solar = has_solar_inputs(options)
+        self.result: ControlResult | None = None
+        self._store = energy_store(hass, entry.entry_id)
+        self._saved_state: Any = None
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._coordinator_unsubs: dict[str, CALLBACK_TYPE] = {}
+        self._coordinators: dict[str, EvseCoordinator] = {}
+        self._step_task: asyncio.Task[None] | None = None
+        self._rerun = False
+
+    # ------------------------------------------------------------ identity
+
+    def _member(self, member_id: str) -> Member:
+        member_entry = self.hass.config_entries.async_get_entry(member_id)
+        if member_entry is None:
+            return Member(member_id, member_id, member_id)
+        return Member(
+            member_id, member_entry.title, member_entry.unique_id or member_id
+        )
+
+    @property
+    def unique_prefix(self) -> str:
+        """Entity unique ids start with the group's uuid or the charger's id."""
+        if self.is_group:
+            return str(self.entry.data[CONF_GROUP_ID])
+        return self.members[0].key
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """A group is a virtual device; a charger's solar entities join it."""
+        if self.is_group:
+            return DeviceInfo(
+                identifiers={(DOMAIN, self.unique_prefix)},
+                name=self.entry.title,
+                entry_type=DeviceEntryType.SERVICE,
+            )
+        coordinator = self._coordinator(self.entry.entry_id)
+        serial = coordinator.charger.info.serial if coordinator else None
+        return DeviceInfo(identifiers={(DOMAIN, serial or self.entry.entry_id)})
+
+    def _station_max(self) -> int | None:
+        if self.is_group:
+            return None
+        coordinator = self._coordinator(self.entry.entry_id)
+        if coordinator is None or coordinator.data is None:
+            return None
+        return coordinator.data.max_current_limit
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def async_start(self) -> None:
+        """Take back the controller's memory, subscribe, and run once."""
+        stored = await self._store.async_load()
+        if stored is not None:
+            self.controller.restore_state(stored)
+            self._saved_state = stored
+        entry = self.entry
+        for member in self.members:
+            member_entry = self.hass.config_entries.async_get_entry(member.entry_id)
+            if member_entry is not None and member_entry is not entry:
+                # Loaded, reloaded, unloaded (the charger then counts as offline).
+                entry.async_on_unload(
+                    _safe_unsub(
+                        member_entry.async_on_state_change(self._members_changed)
+                    )
+                )
+        sensors = [
+            entity_id
+            for key in (
+                CONF_CIRCUIT_METER,
+                CONF_GRID_POWER,
+                CONF_BATTERY_POWER,
+                CONF_BATTERY_SOC,
+            )
+            if (entity_id := entry.options.get(key))
+        ]
+        if sensors:
+            entry.async_on_unload(
+                async_track_state_change_event(self.hass, sensors, self._sensor_changed)
+            )
+        entry.async_on_unload(
+            async_track_time_interval(
+                self.hass,
+                self._tick,
+                timedelta(seconds=self.controller.group.control_interval),
+                name=f"{DOMAIN} energy {entry.title}",
+                cancel_on_shutdown=True,
+            )
+        )
+        entry.async_on_unload(self._unsubscribe_coordinators)
+        self._subscribe_coordinators()
+        self.async_schedule_step()
+
+    @callback
+    def _unsubscribe_coordinators(self) -> None:
+        for unsub in self._coordinator_unsubs.values():
+            unsub()
+        self._coordinator_unsubs.clear()
+        self._coordinators.clear()
+
+    @callback
+    def _subscribe_coordinators(self) -> None:
+        """Listen to each member's current coordinator (a reload makes a new one)."""
+        for member in self.members:
+            coordinator = self._coordinator(member.entry_id)
+            if self._coordinators.get(member.entry_id) is coordinator:
+                continue
+            if (
+                unsub := self._coordinator_unsubs.pop(member.entry_id, None)
+            ) is not None:
+                unsub()
+            self._coordinators.pop(member.entry_id, None)
+            if coordinator is not None:
+                self._coordinators[member.entry_id] = coordinator
+                self._coordinator_unsubs[member.entry_id] = (
+                    coordinator.async_add_listener(self.async_schedule_step)
+                )
+
+    def _coordinator(self, member_id: str) -> EvseCoordinator | None:
+        """Return the member's coordinator while its entry is loaded, else None."""
+        member_entry = self.hass.config_entries.async_get_entry(member_id)
+        if member_entry is None or is_group(member_entry):
+            return None
+        # The manager's own charger is set up while its entry is still loading.
+        if member_entry is not self.entry and (
+            member_entry.state is not ConfigEntryState.LOADED
+        ):
+            return None
+        runtime_data = getattr(member_entry, "runtime_data", None)
+        return None if runtime_data is None else runtime_data.coordinator
+
+    # ------------------------------------------------------------ events
+
+    @callback
+    def _members_changed(self) -> None:
+        self._subscribe_coordinators()
+        self.async_schedule_step()
+
+    @callback
+    def _sensor_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.async_schedule_step()
+
+    @callback
+    def _tick(self, now: Any) -> None:
+        self.async_schedule_step()
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` after every step (the entities)."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_update_options(self, key: str, value: Any) -> None:
+        """Keep a setting an entity changed in the entry's options; apply it.
+
+        Stored in the options so it survives restarts and the options flow
+        shows it; no reload (only the options flow reloads the entry).
+        """
+        options = {**self.entry.options, key: value}
+        self.hass.config_entries.async_update_entry(self.entry, options=options)
+        self.controller.group = group_settings(options, group=self.is_group)
+        self.controller.solar.settings = solar_settings(
+            options, max_current=self._station_max()
+        )
+        self.async_schedule_step()
+
+    # ------------------------------------------------------------ the step
+
+    @callback
+    def async_schedule_step(self) -> None:
+        """Run a step soon; events while one runs cause exactly one more."""
+        if self._step_task is not None and not self._step_task.done():
+            self._rerun = True
+            return
+        self._step_task = self.entry.async_create_background_task(
+            self.hass, self._async_run(), f"{DOMAIN} energy step {self.entry.title}"
+        )
+
+    async def _async_run(self) -> None:
+        while True:
+            self._rerun = False
+            await self._async_step()
+            if not self._rerun:
+                return
+
+    async def _async_step(self) -> None:
+        readings = [self._reading(member) for member in self.members]
+        solar_inputs = self._solar_inputs(readings) if self.has_solar else None
+        result = self.controller.step(
+            dt_util.utcnow().timestamp(),
+            readings,
+            circuit_load_a=self._circuit_load_a(),
+            solar_inputs=solar_inputs,
+        )
+        self.result = result
+        for update in list(self._listeners):
+            update()
+        setpoints = {reading.member_id: reading.setpoint_a for reading in readings}
+        # Relieve the circuit before anything is given more current.
+        for command in sorted(
+            result.commands, key=lambda command: _increase(command, setpoints)
+        ):
+            await self._async_execute(command)
+        self._save_state()
+
+    async def _async_execute(self, command: Command) -> None:
+        coordinator = self._coordinator(command.member_id)
+        if coordinator is None:
+            return
+        charger = coordinator.charger
+        try:
+            if command.pause:
+                await charger.set_paused(True)
+            if command.amps is not None:
+                # Volatile: the controller changes the current all day long,
+                # an EEPROM write each time would wear the charger out.
+                await charger.set_max_current(command.amps, persist=False)
+            if command.pause is False:
+                await charger.set_paused(False)
+        except (EvseError, ValueError) as err:
+            # Tried again at the next step; the charger's own entities show
+            # when it is unreachable.
+            LOGGER.warning(
+                "%s: could not apply %s (%s): %s",
+                coordinator.config_entry.title,
+                command,
+                command.reason,
+                err,
+            )
+        await coordinator.async_refresh_after_command()
+
+    @callback
+    def _save_state(self) -> None:
+        state = self.controller.export_state()
+        if state != self._saved_state:
+            self._saved_state = state
+            self.entry.async_create_background_task(
+                self.hass,
+                self._store.async_save(state),
+                f"{DOMAIN} energy save {self.entry.title}",
+            )
+
+    # ------------------------------------------------------------ readings
+
+    def _reading(self, member: Member) -> MemberReading:
+        coordinator = self._coordinator(member.entry_id)
+        snapshot = None if coordinator is None else coordinator.data
+        if (
+            coordinator is None
+            or snapshot is None
+            or not coordinator.last_update_success
+        ):
+            return MemberReading(
+                member_id=member.entry_id,
+                online=False,
+                vehicle_connected=False,
+                paused=False,
+                current_a=None,
+                setpoint_a=None,
+                max_current=FALLBACK_STATION_MAX,
+            )
+        limit = coordinator.limits.limit
+        return MemberReading(
+            member_id=member.entry_id,
+            online=True,
+            vehicle_connected=bool(snapshot.vehicle_connected),
+            paused=bool(snapshot.paused),
+            current_a=snapshot.charging_current,
+            setpoint_a=snapshot.max_current,
+            max_current=snapshot.max_current_limit or FALLBACK_STATION_MAX,
+            # A session limit the integration enforces paused it: never resume.
+            blocked=limit is not None and limit.reached,
+        )
+
+    def _value(self, key: str) -> tuple[float, str | None] | None:
+        """Return a sensor's numeric state and unit; None when unknown."""
+        entity_id = self.entry.options.get(key)
+        if not entity_id or (state := self.hass.states.get(entity_id)) is None:
+            return None
+        if state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            return None
+        try:
+            value = float(state.state)
+        except ValueError:
+            return None
+        return value, state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+
+    def _power_w(self, key: str) -> float | None:
+        reading = self._value(key)
+        if reading is None:
+            return None
+        value, unit = reading
+        if unit == UnitOfPower.KILO_WATT:
+            return value * 1000
+        if unit in (UnitOfPower.WATT, None):
+            return value
+        return None
+
+    @property
+    def _volts_per_amp(self) -> float:
+        """Watts per ampere (per phase, all phases)."""
+        settings = self.controller.solar.settings
+        return settings.voltage * settings.phases
+
+    def _circuit_load_a(self) -> float | None:
+        """Return what the circuit meter says, in A per phase (None: no meter)."""
+        reading = self._value(CONF_CIRCUIT_METER)
+        if reading is None:
+            return None
+        value, unit = reading
+        if unit == UnitOfElectricCurrent.AMPERE:
+            return value
+        power = self._power_w(CONF_CIRCUIT_METER)
+        return None if power is None else power / self._volts_per_amp
+
+    def _solar_inputs(self, readings: list[MemberReading]) -> SolarInputs:
+        options = self.entry.options
+        grid = self._power_w(CONF_GRID_POWER)
+        if (
+            grid is not None
+            and options.get(CONF_GRID_POWER_SIGN) == SIGN_POSITIVE_EXPORT
+        ):
+            grid = -grid
+        battery = self._power_w(CONF_BATTERY_POWER)
+        if (
+            battery is not None
+            and options.get(CONF_BATTERY_POWER_SIGN) == SIGN_POSITIVE_DISCHARGE
+        ):
+            battery = -battery
+        soc = self._value(CONF_BATTERY_SOC)
+        return SolarInputs(
+            grid_power_w=grid,
+            charging_power_w=sum(
+                self._charging_power_w(reading) for reading in readings
+            ),
+            battery_power_w=battery,
+            battery_soc=soc[0]
+            if soc is not None and soc[1] in (PERCENTAGE, None)
+            else None,
+        )
+
+    def _charging_power_w(self, reading: MemberReading) -> float:
+        coordinator = self._coordinators.get(reading.member_id)
+        if not reading.online or coordinator is None:
+            return 0.0
+        if coordinator.data.power is not None:
+            return coordinator.data.power
+        return (reading.current_a or 0.0) * self._volts_per_amp
+
+    # ------------------------------------------------------------ for entities
+
+    def allocation(self, member_id: str) -> Allocation | None:
+        """Return the member's allocated current and why, after the last step."""
+        if self.result is None:
+            return None
+        return self.result.allocations.get(member_id)
+
+
+def _increase(command: Command, setpoints: Mapping[str, int | None]) -> bool:
+    """Sort key: pauses and decreases (False) before increases and resumes."""
+    if command.pause:
+        return False
+    setpoint = setpoints.get(command.member_id)
+    return not (
+        command.amps is not None and setpoint is not None and command.amps < setpoint
+    )
+
+
+def _safe_unsub(unsub: Callable[[], Any]) -> CALLBACK_TYPE:
+    @callback
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            unsub()
+
+    return remove

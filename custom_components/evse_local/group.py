@@ -1,0 +1,58 @@
+"""Charging groups: the second kind of config entry, and who belongs where."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeIs
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_GRID_POWER, CONF_KIND, CONF_MEMBERS, DOMAIN, KIND_GROUP
+
+if TYPE_CHECKING:
+    from .energy_manager import EnergyManager
+
+type GroupConfigEntry = ConfigEntry[GroupRuntimeData]
+
+
+@dataclass(kw_only=True, slots=True)
+class GroupRuntimeData:
+    """What a loaded charging group holds."""
+
+    manager: EnergyManager
+
+
+def is_group(entry: ConfigEntry[Any]) -> TypeIs[GroupConfigEntry]:
+    """Whether an entry is a charging group (chargers have no ``kind``)."""
+    return bool(entry.data.get(CONF_KIND) == KIND_GROUP)
+
+
+def charger_entries(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
+    """Every charger entry of this integration, loaded or not."""
+    return [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if not is_group(entry)
+    ]
+
+
+def group_entries(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
+    """Every charging group entry."""
+    return [
+        entry for entry in hass.config_entries.async_entries(DOMAIN) if is_group(entry)
+    ]
+
+
+def group_of(hass: HomeAssistant, charger_entry_id: str) -> ConfigEntry[Any] | None:
+    """Return the group a charger belongs to (a charger is in at most one)."""
+    for entry in group_entries(hass):
+        if charger_entry_id in entry.options.get(CONF_MEMBERS, ()):
+            return entry
+    return None
+
+
+def has_solar_inputs(options: Mapping[str, Any]) -> bool:
+    """Solar charging needs a grid power sensor; the rest is optional."""
+    return bool(options.get(CONF_GRID_POWER))

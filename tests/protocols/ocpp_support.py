@@ -169,12 +169,12 @@ class TestChargePoint(ChargePoint):
 
     # --- cp -> cs helpers --------------------------------------------------
 
-    async def boot(self, **extra: Any) -> Any:
+    async def boot(self, firmware: str = "1.2.3", **extra: Any) -> Any:
         return await self.call(
             call.BootNotification(
                 charge_point_vendor="Blink",
                 charge_point_model="MQ 200",
-                firmware_version="1.2.3",
+                firmware_version=firmware,
                 **extra,
             )
         )

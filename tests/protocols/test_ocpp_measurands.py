@@ -86,6 +86,12 @@ def test_summarise_phases_and_junk() -> None:
             "junk",
             {"timestamp": "2026-11-21T04:40:01Z", "sampledValue": "junk"},
             {
+                "sampledValue": [
+                    {"value": "n/a"},
+                    {"value": "230", "measurand": "Voltage"},
+                ]
+            },
+            {
                 "timestamp": "2026-11-21T04:40:11Z",
                 "sampled_value": [
                     {
@@ -114,6 +120,7 @@ def test_summarise_phases_and_junk() -> None:
     assert sample.power == 400
     assert sample.temperature == 21
     assert sample.current is None
+    assert sample.voltage == 230
     assert sample.timestamp == datetime(2026, 11, 21, 4, 40, 11, tzinfo=UTC)
     assert as_phases(sample.phase_powers) == (100, None, 300)
     assert as_phases({}) is None

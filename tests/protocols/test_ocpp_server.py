@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from custom_components.evse_local.protocols.errors import EvsePortInUseError
+from custom_components.evse_local.protocols.errors import (
+    EvseConnectionError,
+    EvsePortInUseError,
+)
 from custom_components.evse_local.protocols.models import ChargerSnapshot, ChargerState
 from custom_components.evse_local.protocols.ocpp import CentralSystem, PendingCharger
-from custom_components.evse_local.protocols.ocpp._lib import call
+from custom_components.evse_local.protocols.ocpp._lib import LibraryLogger, call
+from custom_components.evse_local.protocols.ocpp._lib import (
+    exceptions as ocpp_exceptions,
+)
 from custom_components.evse_local.protocols.ocpp.server import (
     basic_credentials,
     charge_point_id_from_path,
@@ -374,3 +388,157 @@ async def test_stop_closes_every_connection(session: aiohttp.ClientSession) -> N
         await known.wait_closed()
         await unknown.wait_closed()
         assert known.ws.close_code == 1001
+
+
+async def test_other_charge_point_messages(session: aiohttp.ClientSession) -> None:
+    async with central_system() as system:
+        station = system.add_station("CP1", password=None)
+        ws = await raw_ws(session, system, "CP1")
+        replies = [
+            await exchange(ws, frame)
+            for frame in (
+                '[2,"a","Authorize",{"idTag":"CARD"}]',
+                '[2,"d","DataTransfer",{"vendorId":"com.blink","data":"x"}]',
+                '[2,"f","FirmwareStatusNotification",{"status":"Installed"}]',
+                '[2,"g","DiagnosticsStatusNotification",{"status":"Idle"}]',
+                (
+                    '[2,"s","StartTransaction",{"connectorId":1,"idTag":"CARD",'
+                    '"meterStart":10,"timestamp":"2026-11-21T04:40:01Z"}]'
+                ),
+                # Lax stops: no transaction id, then no meterStop.
+                '[2,"x","StopTransaction",{"meterStop":20,"timestamp":"2026-11-21T05:00:00Z"}]',
+                '[2,"y","StopTransaction",{"transactionId":1,"timestamp":"2026-11-21T05:00:00Z"}]',
+            )
+        ]
+        assert [reply[2] for reply in replies] == [
+            {"idTagInfo": {"status": "Accepted"}},
+            {"status": "UnknownVendorId"},
+            {},
+            {},
+            {"transactionId": 1, "idTagInfo": {"status": "Accepted"}},
+            {},
+            {},
+        ]
+        assert station.snapshot.transaction_id is None
+        assert station.snapshot.session_energy == 0
+        await ws.close()
+
+
+async def test_pending_charger_minimal_replies(session: aiohttp.ClientSession) -> None:
+    announced: list[PendingCharger] = []
+    async with central_system(on_unknown_charger=announced.append) as system:
+        ws = await raw_ws(session, system, "NEW", headers=basic_auth("ocpp", "pw"))
+        assert (await exchange(ws, BOOT))[2]["status"] == "Pending"
+        assert (await exchange(ws, BOOT))[2]["status"] == "Pending"
+        assert "currentTime" in (await exchange(ws, '[2,"h","Heartbeat",{}]'))[2]
+        stop = '[2,"x","StopTransaction",{"transactionId":0,"meterStop":1,"timestamp":"2026-11-21T05:00:00Z"}]'
+        assert (await exchange(ws, stop))[2] == {}
+        assert len(announced) == 1
+        assert announced[0].presented_username == "ocpp"
+        await ws.close()
+
+
+async def test_approval_of_a_charger_without_remote_trigger(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with central_system() as system:
+        client = await connect(session, system, "MQ", password="pw")
+        client.cp.replies.errors["TriggerMessage"] = "NotImplementedError"
+        await client.cp.boot()
+        station = system.add_station("MQ", password="pw")
+        await client.cp.triggered.wait()
+        # It boots again after the Pending interval, on its own: Accepted.
+        assert (await client.cp.boot()).status == "Accepted"
+        assert station.connected
+        connection = station.connection
+        assert connection is not None
+        await client.close()
+        await eventually(lambda: not station.connected)
+        with pytest.raises(EvseConnectionError):
+            await connection.send_call(call.Heartbeat())
+
+
+async def test_bind_failure_other_than_port_in_use() -> None:
+    system = CentralSystem(host="192.0.2.1", port=0)  # TEST-NET: not ours
+    with pytest.raises(EvseConnectionError) as failed:
+        await system.start()
+    assert not isinstance(failed.value, EvsePortInUseError)
+
+
+def raise_(error: Exception) -> None:
+    raise error
+
+
+def test_library_logger_keeps_tracebacks_for_our_bugs_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = LibraryLogger(logging.getLogger("test.ocpp.library"))
+    with caplog.at_level(logging.DEBUG, logger="test.ocpp.library"):
+        log.info("frame %s", 1)
+        log.warning("call error %s", 2)
+        log.error("stray %s", 3)
+        for error in (ocpp_exceptions.FormationViolationError(), KeyError("ours")):
+            try:
+                raise_(error)
+            except ocpp_exceptions.OCPPError, KeyError:
+                log.exception("Error while handling request '%s'", "frame")
+    levels = [(r.levelno, bool(r.exc_info)) for r in caplog.records]
+    assert levels == [
+        (logging.DEBUG, False),
+        (logging.DEBUG, False),
+        (logging.DEBUG, False),
+        (logging.WARNING, False),
+        (logging.ERROR, True),
+    ]
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (security profile 2 test)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_tls_with_basic_auth(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    client_context = ssl.create_default_context(cafile=str(cert_file))
+    async with central_system(ssl_context=server_context) as system:
+        system.add_station("TLS", password="secret")
+        ws = await session.ws_connect(
+            f"wss://127.0.0.1:{system.port}/ocpp/TLS",
+            protocols=("ocpp1.6",),
+            headers=basic_auth("TLS", "secret"),
+            ssl=client_context,
+        )
+        assert (await exchange(ws, BOOT))[2]["status"] == "Accepted"
+        await ws.close()

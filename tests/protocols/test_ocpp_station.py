@@ -35,7 +35,7 @@ from custom_components.evse_local.protocols.ocpp.measurands import (
     MQ200_MEASURANDS,
     WANTED_MEASURANDS,
 )
-from custom_components.evse_local.protocols.ocpp.station import PROFILE_ID
+from custom_components.evse_local.protocols.ocpp.station import PROFILE_ID, _error_code
 
 from .ocpp_support import Client, central_system, connect, eventually
 
@@ -154,6 +154,11 @@ async def test_profile_refused_falls_back_to_remote_stop_and_start(
     )
     assert station.snapshot.paused is True
     await client.cp.stop_transaction(transaction_id, meter_stop=900)
+    # Someone starts charging at the charger: no longer paused.
+    transaction_id = await client.cp.start_transaction(meter_start=900)
+    assert station.snapshot.paused is False
+    await station.set_paused(True)
+    await client.cp.stop_transaction(transaction_id, meter_stop=950)
     await station.set_paused(False)
     assert client.cp.commands[-1] == (
         "RemoteStartTransaction",
@@ -197,6 +202,9 @@ async def test_profile_is_restored_after_a_reboot(setup: Setup) -> None:
     await eventually(
         lambda: not station.profiles_refused and len(profiles(client)) == 4
     )
+    await asyncio.sleep(0.7)  # past the response timeout
+    assert station.connected
+    assert not station.profiles_refused
 
 
 async def test_availability_reset_unlock_trigger(setup: Setup) -> None:
@@ -409,6 +417,7 @@ async def test_export_and_restore(setup: Setup) -> None:
                 "energy_wh": "abc",
                 "current": True,
                 "phase_currents": {"7": 1, "0": "x"},
+                "phase_voltages": "x",
             },
             "transaction": {"transaction_id": "1"},
             "next_transaction_id": -1,
@@ -418,6 +427,49 @@ async def test_export_and_restore(setup: Setup) -> None:
     assert junk.snapshot.state is ChargerState.UNDETERMINED
     assert junk.snapshot.lifetime_energy is None
     assert junk.snapshot.phase_currents is None
+    junk.restore_state({"version": 1, "meter": "x"})
+    assert junk.snapshot.charging_current is None
+
+
+def test_every_error_code_maps() -> None:
+    codes = [
+        "ConnectorLockFailure",
+        "EVCommunicationError",
+        "GroundFailure",
+        "HighTemperature",
+        "InternalError",
+        "LocalListConflict",
+        "NoError",
+        "OtherError",
+        "OverCurrentFailure",
+        "OverVoltage",
+        "PowerMeterFailure",
+        "PowerSwitchFailure",
+        "ReaderFailure",
+        "ResetFailure",
+        "UnderVoltage",
+        "WeakSignal",
+    ]
+    assert {_error_code(code) for code in codes} == set(OcppErrorCode)
+    assert _error_code("Bogus") is None
+
+
+def test_power_needs_a_matching_phase() -> None:
+    station = OcppStation("P")
+    station.handle_meter_values(
+        {
+            "meter_value": [
+                {
+                    "sampled_value": [
+                        {"value": "10", "measurand": "Current.Import", "phase": "L1"},
+                        {"value": "230", "measurand": "Voltage", "phase": "L2-N"},
+                    ]
+                }
+            ]
+        }
+    )
+    # Mean current x mean voltage: the best guess without matching phases.
+    assert station.snapshot.power == 2300
 
 
 async def test_ocpp_charger_adapter(setup: Setup) -> None:
@@ -452,8 +504,8 @@ async def test_ocpp_charger_adapter(setup: Setup) -> None:
     seen: list[ChargerSnapshot] = []
     listening = asyncio.create_task(charger.listen(seen.append))
     await eventually(lambda: bool(seen))
-    await client.cp.boot()  # new firmware: the device info follows
-    await eventually(lambda: charger.info.firmware == "1.2.3")
+    await client.cp.boot(firmware="1.3.0")  # new firmware: the device info follows
+    await eventually(lambda: charger.info.firmware == "1.3.0")
     await client.close()
     await asyncio.wait_for(listening, 5)
     assert charger.snapshot == seen[-1]

@@ -27,7 +27,6 @@ from aiohttp import ClientError, WSCloseCode, WSMsgType, web
 from ..errors import (
     EvseCommandRejectedError,
     EvseConnectionError,
-    EvseProtocolError,
     EvseTimeoutError,
 )
 from ._lib import (
@@ -369,9 +368,6 @@ class OcppConnection(ChargePoint):
             raise EvseTimeoutError(f"{self.id} did not answer {action}") from error
         except (ConnectionError, ClientError) as error:
             raise EvseConnectionError(f"{self.id}: {error}") from error
-        except TypeError as error:
-            # A reply with fields the library's result class does not know.
-            raise EvseProtocolError(f"{self.id}: odd {action} reply") from error
         finally:
             self._awaited.discard(unique_id)
 

@@ -273,9 +273,9 @@ class OcppStation:
         finally:
             self._listeners.discard(on_update)
 
-    def _changed(self) -> None:
+    def _changed(self, *, force: bool = False) -> None:
         snapshot = self.snapshot
-        if snapshot == self._last_snapshot:
+        if snapshot == self._last_snapshot and not force:
             return
         self._last_snapshot = snapshot
         for listener in list(self._listeners):
@@ -290,7 +290,8 @@ class OcppStation:
         self.profiles_refused = False
         if self._connection is connection:
             self._accepted.set()
-        self._changed()
+        # Not in the snapshot, but listeners re-read the device info.
+        self._changed(force=True)
 
     async def configure(self, connection: OcppConnection) -> None:
         """After an accepted boot: meter interval, measurands, our profile."""
@@ -310,9 +311,10 @@ class OcppStation:
             except EvseError as err:
                 _LOGGER.info("%s: measurands not set: %s", self.charge_point_id, err)
                 return
-            if status in ("Accepted", "RebootRequired"):
-                self.accepted_measurands = measurands
-                break
+            # Accepted or RebootRequired (refusals raised above).
+            _LOGGER.debug("%s: measurands %s", self.charge_point_id, status)
+            self.accepted_measurands = measurands
+            break
         # A reboot may have dropped our profile: put it back.
         if self._current_limit is not None or self._paused:
             try:
@@ -342,10 +344,7 @@ class OcppStation:
         self, connector_id: int, status: str, error_code: str, extra: Mapping[str, Any]
     ) -> None:
         """Take a StatusNotification: connector 0 is the charger, 1 the socket."""
-        known = _STATUSES.get(status)
-        if known is None:
-            _LOGGER.debug("%s: unknown status %r", self.charge_point_id, status)
-            return
+        known = _STATUSES[status]  # the schema admits no other status
         if error_code != "NoError":
             _LOGGER.debug(
                 "%s: %s on connector %s (%s)",

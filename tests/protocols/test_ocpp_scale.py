@@ -8,13 +8,17 @@ Measured on the development container (2 cores, Python 3.14, ocpp 2.1.0;
 ``-o junit_family=legacy --junitxml=...`` records the numbers):
 
 * one MeterValues frame handled, JSON to ``on_update`` plus the reply frame,
-  no sockets: 0.27-0.39 ms (asserted < 1 ms). About 60 % of it is the
+  no sockets: 0.27-0.39 ms. About 60 % of it is the
   library's camelCase -> snake_case key conversion. With the library's JSON
   schema validation (skipped for MeterValues) it was 1.7 ms per frame,
   mostly the thread-pool hop of every validation.
 * 100 chargers x 1 MeterValues/s over real websockets on 127.0.0.1, the
   clients in the same event loop as the server: p50 1.2-1.6 ms, p99
-  3.5-15 ms from the client's send to ``on_update`` (asserted < 50 ms).
+  3.5-15 ms from the client's send to ``on_update``.
+
+Times are recorded, never asserted (shared machines are noisy); what is
+asserted is exact: every frame answered, every frame one ``on_update``.
+The 100-charger figures inside Home Assistant are in ``benchmarks/``.
 """
 
 from __future__ import annotations
@@ -111,7 +115,6 @@ async def test_time_per_meter_values_frame(record_property: Any) -> None:
     record_property("ms_per_meter_values_frame", round(per_frame * 1000, 4))
     assert socket.sent == len(frames)
     assert len(updates) == len(frames)
-    assert per_frame < 0.001
 
 
 async def _charger(
@@ -176,4 +179,3 @@ async def test_hundred_chargers_one_meter_value_per_second(
     p99 = statistics.quantiles(latencies, n=100)[98]
     record_property("p50_ms", round(statistics.median(latencies) * 1000, 2))
     record_property("p99_ms", round(p99 * 1000, 2))
-    assert p99 < 0.050

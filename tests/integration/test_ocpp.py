@@ -24,6 +24,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -571,7 +572,9 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     # Options: no poll interval or EEPROM choice for a charger that pushes
     # everything and keeps its current in a profile; solar inputs remain.
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    fields = {str(key) for key in result["data_schema"].schema}
+    schema = result["data_schema"]
+    assert schema is not None
+    fields = {str(key) for key in schema.schema}
     assert "scan_interval" not in fields
     assert "persist_max_current" not in fields
     assert "grid_power" in fields
@@ -654,3 +657,26 @@ async def test_discovery_without_a_running_server(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     for loaded in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_form_shows_the_url_to_enter_on_the_charger(hass: HomeAssistant) -> None:
+    """The form names Home Assistant's own address (or a fallback)."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    placeholders = result["description_placeholders"]
+    assert placeholders == {"url": "ws://homeassistant.local:9000/ocpp"}
+    await async_process_ha_core_config(
+        hass, {"internal_url": "http://192.168.1.10:8123"}
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    placeholders = result["description_placeholders"]
+    assert placeholders == {"url": "ws://192.168.1.10:9000/ocpp"}

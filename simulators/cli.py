@@ -205,6 +205,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event, out: TextIO) -> N
                 password_for=lambda _cp_id: password,
                 meter_interval=args.ocpp_meter_interval,
                 plugged=args.plugged,
+                # Home Assistant's central system may not listen yet.
+                wait=False,
             )
         out.write(render_table(sims, goe, mq200s))
         out.flush()

@@ -1673,8 +1673,13 @@ async def start_fleet(
     validate_schemas: bool = False,
     idle_meter_values: bool = False,
     session: aiohttp.ClientSession | None = None,
+    wait: bool = True,
 ) -> list[Mq200Simulator]:
     """Start ``count`` MQ 200s (``<prefix>001``...) and wait for their boots.
+
+    ``wait=False`` returns at once: they keep dialling until a central
+    system listens (``scripts/develop`` starts them before Home Assistant
+    has one).
 
     ``plugged`` plugs a car into each, so MeterValues flow every
     ``meter_interval`` once the central system accepts them. Schema
@@ -1698,7 +1703,7 @@ async def start_fleet(
         if plugged:
             sim.model.plug_in()
     try:
-        await asyncio.gather(*(sim.start() for sim in sims))
+        await asyncio.gather(*(sim.start(wait=wait) for sim in sims))
     except BaseException:
         await stop_fleet(sims)
         raise

@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import (
@@ -680,3 +681,28 @@ async def test_form_shows_the_url_to_enter_on_the_charger(hass: HomeAssistant) -
     )
     placeholders = result["description_placeholders"]
     assert placeholders == {"url": "ws://192.168.1.10:9000/ocpp"}
+
+
+async def test_silent_charger_is_unavailable_after_two_heartbeats(
+    hass: HomeAssistant, port: int
+) -> None:
+    """A charger that stops talking (no close): unavailable after 2 intervals."""
+    with patch("custom_components.evse_local.ocpp_server.OCPP_HEARTBEAT_INTERVAL", 1):
+        entry = await add_ocpp_entry(hass, port, "MQ200-0009")
+        # Time frozen in the simulator: after its boot it sends nothing more,
+        # like a charger whose network went away without closing the socket.
+        async with mq200(port, "MQ200-0009") as sim:
+            await sim.wait_accepted()
+            await wait_for(
+                lambda: (
+                    state_of(hass, "binary_sensor.mq200_0009_connected").state == "on"
+                )
+            )
+            await wait_for(
+                lambda: (
+                    state_of(hass, "binary_sensor.mq200_0009_connected").state == "off"
+                ),
+                timeout=5,
+            )
+            assert state_of(hass, "sensor.mq200_0009_state").state == STATE_UNAVAILABLE
+        await hass.config_entries.async_unload(entry.entry_id)

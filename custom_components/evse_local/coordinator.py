@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ CHARGER_STORAGE_VERSION = 1
 # A push-only charger's state is saved once updates pause this long (and at
 # shutdown), not on every meter reading.
 CHARGER_SAVE_DELAY = 5.0
+SNAPSHOT_FIELDS = tuple(field.name for field in fields(ChargerSnapshot))
 
 
 def limit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -89,6 +90,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self.limits = SessionLimitEnforcer()
         self._limit_store = limit_store(hass, entry.entry_id)
         self._charger_store = charger_store(hass, entry.entry_id)
+        self._saved_shape: tuple[Any, ...] | None = None
         self._device_info_shown = charger.info
         self._profiles_refused_shown = False
         super().__init__(
@@ -156,9 +158,36 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             await self._charger_store.async_save(state)
 
     @callback
-    def _async_save_charger(self) -> None:
-        if (state := self.charger.export_state()) is not None:
-            self._charger_store.async_delay_save(lambda: state, CHARGER_SAVE_DELAY)
+    def _async_save_charger(self, snapshot: ChargerSnapshot | None = None) -> None:
+        """Save a push-only charger's state when its shape changed.
+
+        Meter readings alone are not worth a disk write (every 10 s per
+        charger would wear an SD card; the lifetime energy sensor keeps its
+        own restore data): what entities exist, the status and the
+        transaction are. Without a snapshot (a disconnect) it always saves.
+        """
+        if snapshot is not None:
+            shape = (
+                snapshot.state,
+                snapshot.ocpp_status,
+                snapshot.transaction_id,
+                snapshot.paused,
+                tuple(
+                    name
+                    for name in SNAPSHOT_FIELDS
+                    if getattr(snapshot, name) is not None
+                ),
+            )
+            if shape == self._saved_shape:
+                return
+            self._saved_shape = shape
+        # The data function runs at write time: nothing is serialised per frame.
+        self._charger_store.async_delay_save(
+            self._export_charger_state, CHARGER_SAVE_DELAY
+        )
+
+    def _export_charger_state(self) -> dict[str, Any]:
+        return self.charger.export_state() or {}
 
     def _after_read(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
         """Apply integration-enforced session limits to a fresh snapshot."""
@@ -281,7 +310,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
     @callback
     def _async_pushed(self, snapshot: ChargerSnapshot) -> None:
         if self.charger.push_only:
-            self._async_save_charger()
+            self._async_save_charger(snapshot)
         if not self.push_connected:
             self.push_connected = True
             # Push is live: no polling until it drops.

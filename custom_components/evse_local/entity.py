@@ -25,6 +25,24 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
     """An entity of one charger; unique id = charger serial + key."""
 
     _attr_has_entity_name = True
+    # What was last written: a charger pushing a meter reading changes three
+    # or four values, so the other entities skip the (costly) state write.
+    _written: tuple[Any, ...] | None = None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what Home Assistant shows changed."""
+        shown = (
+            self.available,
+            self.state,
+            self.extra_state_attributes,
+            # A number's min/max follow the charger too.
+            self.capability_attributes,
+        )
+        if shown == self._written:
+            return
+        self._written = shown
+        super()._handle_coordinator_update()
 
     def __init__(self, entry: EvseConfigEntry, description: EntityDescription) -> None:
         """Attach to the entry's coordinator and device."""

@@ -32,17 +32,21 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when what Home Assistant shows changed."""
-        shown = (
+        shown = self._shown()
+        if shown == self._written:
+            return
+        self._written = shown
+        super()._handle_coordinator_update()
+
+    def _shown(self) -> tuple[Any, ...]:
+        """Return what a state write would show (compared, not written)."""
+        return (
             self.available,
             self.state,
             self.extra_state_attributes,
             # A number's min/max follow the charger too.
             self.capability_attributes,
         )
-        if shown == self._written:
-            return
-        self._written = shown
-        super()._handle_coordinator_update()
 
     def __init__(self, entry: EvseConfigEntry, description: EntityDescription) -> None:
         """Attach to the entry's coordinator and device."""

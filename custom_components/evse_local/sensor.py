@@ -572,6 +572,10 @@ class EvseSensor(EvseEntity, RestoreSensor):
         self._read()
         super()._handle_coordinator_update()
 
+    def _shown(self) -> tuple[Any, ...]:
+        """Return the raw value: formatting it is what a write costs."""
+        return (self.available, self._value, self.extra_state_attributes)
+
     @property
     def native_value(self) -> StateType | datetime:
         """The value last read from the charger."""

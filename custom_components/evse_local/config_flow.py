@@ -188,6 +188,9 @@ def _ocpp_schema(port: int) -> probatio.Schema:
             probatio.Required(CONF_PORT, default=port): NumberSelector(
                 NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
             ),
+            probatio.Optional(
+                CONF_BIND_ADDRESS, default=DEFAULT_BIND_ADDRESS
+            ): TextSelector(TextSelectorConfig(autocomplete="off")),
             probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
             probatio.Optional(CONF_SSL_KEY): TextSelector(),
         }
@@ -509,7 +512,9 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_CHARGE_POINT_ID: charge_point_id,
                 CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
                 CONF_PORT: int(user_input[CONF_PORT]),
-                CONF_BIND_ADDRESS: DEFAULT_BIND_ADDRESS,
+                CONF_BIND_ADDRESS: str(
+                    user_input.get(CONF_BIND_ADDRESS) or DEFAULT_BIND_ADDRESS
+                ).strip(),
                 **_credentials(user_input),
                 **{
                     key: str(user_input[key]).strip()

@@ -706,3 +706,30 @@ async def test_silent_charger_is_unavailable_after_two_heartbeats(
             )
             assert state_of(hass, "sensor.mq200_0009_state").state == STATE_UNAVAILABLE
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_listen_address_is_configurable(hass: HomeAssistant, port: int) -> None:
+    """The central system can listen on one address only."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CHARGE_POINT_ID: "MQ200-0400",
+            CONF_PASSWORD: PASSWORD,
+            CONF_MAX_CURRENT: 32,
+            CONF_PORT: port,
+            "bind_address": " 127.0.0.1 ",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["bind_address"] == "127.0.0.1"
+    await hass.async_block_till_done()
+    async with mq200(port, "MQ200-0400") as sim:
+        await sim.wait_accepted()
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)

@@ -162,9 +162,13 @@ async function finishFlow(page, flow, entriesBefore, what, deviceName) {
   if (found.refused) throw new Failure(`config flow for ${what} refused: ${found.refused}`);
   // The frontend shows its last step once it has looked for the entry's devices.
   const finish = flow.getByRole('button', { name: /finish$/i });
-  await naming.or(finish).first().waitFor({ timeout: 20000 });
-  if (deviceName && await naming.count()) {
+  if (deviceName) {
+    // A network charger's device exists at once: always the naming step (its Finish
+    // button may show before the step has its fields).
+    await naming.waitFor({ timeout: 20000 });
     await flow.getByRole('textbox', { name: /device name/i }).fill(deviceName);
+  } else {
+    await naming.or(finish).first().waitFor({ timeout: 20000 });
   }
   await finish.first().click();
   await finish.first().waitFor({ state: 'hidden', timeout: 20000 });

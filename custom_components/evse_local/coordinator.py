@@ -29,6 +29,7 @@ from .limits import SessionLimitEnforcer
 from .protocols.charger import Charger
 from .protocols.errors import (
     EvseAuthenticationError,
+    EvseConnectionError,
     EvseError,
     EvseUnsupportedError,
 )
@@ -245,7 +246,18 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
 
         The second read is for polled chargers, where a resumed car starts
         drawing current a moment after the command; pushed changes need none.
+        A push-only charger whose connection has just gone away (its push
+        task has not noticed yet) is marked unavailable, not logged as an
+        error, as when the push task notices.
         """
+        if self.charger.push_only:
+            try:
+                snapshot = await self.charger.poll()
+            except EvseConnectionError:
+                self._async_mark_disconnected()
+                return
+            self.async_set_updated_data(self._after_read(snapshot))
+            return
         await self.async_refresh()
         if self.push_connected:
             return

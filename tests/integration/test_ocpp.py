@@ -8,6 +8,7 @@ connect to it, exactly as the charger on a wall would.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -40,6 +41,7 @@ from custom_components.evse_local.const import (
     PROTOCOL_OCPP,
 )
 from custom_components.evse_local.ocpp_server import running_server
+from custom_components.evse_local.protocols.errors import EvseConnectionError
 from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
 
 from .conftest import state_of, wait_for
@@ -269,6 +271,35 @@ async def test_killed_charger_is_unavailable_at_once(
     await sim.wait_accepted()
     await sim.advance(10)
     await wait_for(lambda: _value(hass, "sensor.mq200_0001_charging_current") > 0)
+
+
+async def test_command_as_the_charger_drops_is_not_an_error(
+    hass: HomeAssistant,
+    charger: tuple[ConfigEntry, Mq200Simulator],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read after a command finds the connection gone: unavailable, no ERROR.
+
+    A group's command races the charger's disconnection (it shuts down, or
+    Home Assistant stops): the push task has not noticed yet.
+    """
+    entry, _ = charger
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.last_update_success
+
+    async def gone() -> None:
+        raise EvseConnectionError("MQ200-0001 not connected")
+
+    monkeypatch.setattr(entry.runtime_data.charger, "poll", gone)
+    caplog.clear()
+    await coordinator.async_refresh_after_command()
+    await hass.async_block_till_done()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not coordinator.last_update_success
+    assert state_of(hass, "sensor.mq200_0001_connector_status").state == (
+        STATE_UNAVAILABLE
+    )
 
 
 async def test_restart_restores_the_same_entities(

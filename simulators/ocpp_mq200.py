@@ -555,7 +555,11 @@ class _Link:
 
     async def send(self, text: str) -> None:
         self.sim.count_frame(text, incoming=False)
-        await self.ws.send_str(text)
+        try:
+            await self.ws.send_str(text)
+        except (aiohttp.ClientConnectionResetError, ConnectionError) as err:
+            # The central system (or a stop) closed the socket meanwhile.
+            raise _LinkClosedError from err
 
 
 class _Mq200ChargePoint(ChargePoint):  # type: ignore[misc, unused-ignore]
@@ -1616,7 +1620,7 @@ class Mq200Simulator:
             self._accepted.clear()
             self._cp = None
             driver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, _LinkClosedError):
                 await driver
             # A reset closes from its own task: let that close finish first.
             for drop in list(self._drop_tasks):

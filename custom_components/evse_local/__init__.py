@@ -219,9 +219,12 @@ async def async_unload_entry(
 ) -> bool:
     """Unload the platforms; background tasks and timers end with the entry."""
     if is_group(entry):
+        await entry.runtime_data.manager.async_save_now()
         return await hass.config_entries.async_unload_platforms(entry, GROUP_PLATFORMS)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
+        if entry.runtime_data.energy is not None:
+            await entry.runtime_data.energy.async_save_now()
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:

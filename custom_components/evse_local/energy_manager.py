@@ -82,6 +82,11 @@ STORAGE_VERSION = 1
 FALLBACK_STATION_MAX = 32
 
 
+# The controller's memory (plug-in order, who it paused) is saved at most
+# this often while it changes.
+ENERGY_SAVE_DELAY = 60.0
+
+
 def _storage_key(entry_id: str) -> str:
     return f"{DOMAIN}.energy.{entry_id}"
 
@@ -156,6 +161,7 @@ class EnergyManager:
         self.has_solar = has_solar_inputs(options)
         self.result: ControlResult | None = None
         self._store = energy_store(hass, entry.entry_id)
+        self._save_pending = False
         self._saved_state: Any = None
         self._listeners: list[CALLBACK_TYPE] = []
         self._coordinator_unsubs: dict[str, CALLBACK_TYPE] = {}
@@ -387,14 +393,30 @@ class EnergyManager:
 
     @callback
     def _save_state(self) -> None:
+        """Keep the controller's memory, at most once a minute.
+
+        While solar charging follows the sun the memory changes every step;
+        a write each time would wear an SD card. Home Assistant writes a
+        pending save at shutdown, and an unload saves at once.
+        """
+        if self._save_pending:
+            return
+        if self.controller.export_state() != self._saved_state:
+            self._save_pending = True
+            self._store.async_delay_save(self._state_to_save, ENERGY_SAVE_DELAY)
+
+    @callback
+    def _state_to_save(self) -> dict[str, Any]:
+        self._save_pending = False
         state = self.controller.export_state()
-        if state != self._saved_state:
-            self._saved_state = state
-            self.entry.async_create_background_task(
-                self.hass,
-                self._store.async_save(state),
-                f"{DOMAIN} energy save {self.entry.title}",
-            )
+        self._saved_state = state
+        return state
+
+    async def async_save_now(self) -> None:
+        """Save the controller's memory before the entry goes away."""
+        if self._save_pending or self.controller.export_state() != self._saved_state:
+            # Also cancels the pending delayed save of this store.
+            await self._store.async_save(self._state_to_save())
 
     # ------------------------------------------------------------ readings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -276,3 +277,28 @@ async def test_battery_signs_and_battery_first(
     )
     await settle(hass)
     assert state_of(hass, surplus).state == "1800.0"
+
+
+async def test_controller_memory_is_saved_at_most_once_a_minute(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    goplug_sim: Simulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Following the sun changes the memory every step; the disk sees a minute."""
+    _grid(hass, -500)
+    entry = await _solar_charger(hass, goplug_sim)
+    key = f"evse_local.energy.{entry.entry_id}"
+    goplug_sim.model.plug_in()
+    mode = entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "solar"}, True
+    )
+    await _later(hass, freezer, 11)
+    assert goplug_sim.model.mode is Mode.SLEEP
+    # Paused by the controller: memory changed, the write waits.
+    assert key not in hass_storage
+    await _later(hass, freezer, 61)
+    assert (
+        hass_storage[key]["data"] == entry.runtime_data.energy.controller.export_state()
+    )

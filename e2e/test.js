@@ -403,19 +403,31 @@ async function addGroup(page, members) {
   const flow = await openAddIntegration(page);
   await flow.getByText('Charging group (chargers sharing one circuit)', { exact: true }).click({ timeout: 20000 });
   await field(flow, 'Name').fill(GROUP.name, { timeout: 15000 });
-  for (const member of members) await pickMember(page, flow, member.name);
-  // Opening the picker can pick its first entry as well (Home Assistant's frontend
-  // 20260930.5): remove any other charger by its chip's remove button, as a user would.
-  const chosen = async () => (await flow.getByRole('toolbar').getByRole('button').allInnerTexts())
-    .map((t) => t.trim()).filter((t) => t && !t.startsWith('Remove '));
+  // A check box per charger (the form lists them all). Toggled with the space bar: the
+  // web component's styled box lies over the input and takes pointer clicks.
   const wanted = members.map((m) => m.name);
-  for (const stray of (await chosen()).filter((name) => !wanted.includes(name))) {
-    log(`the group form also picked "${stray}": removing it`);
-    await flow.getByRole('button', { name: `Remove ${stray}`, exact: true }).click();
+  for (const name of wanted) {
+    const box = flow.getByRole('checkbox', { name, exact: true });
+    await box.waitFor({ timeout: 15000 });
+    if (!(await box.isChecked())) {
+      await box.focus();
+      await page.keyboard.press('Space');
+    }
   }
-  const left = await chosen();
-  check(left.length === 0 || left.sort().join() === [...wanted].sort().join(),
-    `the group form lists the chargers ${JSON.stringify(left)}`);
+  // The form replaces the menu under the pointer: the menu click's mouse-up can tick the
+  // first charger as well (Home Assistant's frontend). Untick what is not wanted.
+  const snapshot = await flow.ariaSnapshot();
+  for (const [, name] of snapshot.matchAll(/checkbox "([^"]+)" \[checked\]/g)) {
+    if (wanted.includes(name)) continue;
+    log(`the group form also ticked "${name}": unticking it`);
+    await flow.getByRole('checkbox', { name, exact: true }).focus();
+    await page.keyboard.press('Space');
+  }
+  const ticked = await flow.getByRole('checkbox', { checked: true }).count();
+  check(ticked === wanted.length, `the group form has ${ticked} chargers ticked, not ${wanted.length}`);
+  for (const name of wanted) {
+    check(await flow.getByRole('checkbox', { name, exact: true }).isChecked(), `${name} is ticked in the group form`);
+  }
   await field(flow, 'Circuit maximum current').fill(String(GROUP.circuitLimit));
   await field(flow, 'Fallback current').fill(String(GROUP.fallback));
   await flow.getByRole('button', { name: 'Submit' }).click();
@@ -424,26 +436,6 @@ async function addGroup(page, members) {
   GROUP.deviceId = device.id;
   log(`added the charging group "${GROUP.name}" (${members.map((m) => m.name).join(' + ')}, ${GROUP.circuitLimit} A) through the config flow`);
   return device;
-}
-
-// The "Chargers" field: a check box per charger while there are few (under 6), else chips
-// and a picker: open it, search for the charger, pick it.
-async function pickMember(page, flow, name) {
-  const box = flow.getByRole('checkbox', { name, exact: true });
-  if (await box.count()) {
-    await box.check();
-    return;
-  }
-  const picker = flow.getByRole('dialog', { name: 'Select option' });
-  if (!(await picker.isVisible())) {
-    // With the space bar: a click opens the list under the pointer, where its mouse-up
-    // picks the first entry; Enter would submit the form.
-    await flow.getByRole('button', { name: 'Chargers', exact: true }).focus();
-    await page.keyboard.press('Space');
-  }
-  await picker.getByRole('textbox').fill(name, { timeout: 15000 });
-  await picker.getByText(name, { exact: true }).first().click({ timeout: 15000 });
-  await flow.getByRole('toolbar').getByRole('button', { name, exact: true }).waitFor({ timeout: 15000 });
 }
 
 // Both cars charge: the members' allocations add up to at most the circuit limit.

@@ -304,7 +304,13 @@ def group_schema(hass: HomeAssistant, *, options: bool) -> probatio.Schema:
     )
     fields |= {
         probatio.Required(CONF_MEMBERS): SelectSelector(
-            SelectSelectorConfig(options=_member_options(hass), multiple=True)
+            # A check box per charger, however many there are: a group is
+            # picked by looking at all of them.
+            SelectSelectorConfig(
+                options=_member_options(hass),
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+            )
         ),
         probatio.Required(CONF_CIRCUIT_LIMIT): _number(6, 500, "A"),
         probatio.Required(CONF_POLICY, default=Policy.UNIFORM.value): _choice(

@@ -411,6 +411,8 @@ MEMBER_SENSOR_DESCRIPTIONS: tuple[MemberSensorDescription, ...] = (
         translation_key="allocation",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        # Chargers are commanded in whole amperes.
+        suggested_display_precision=0,
         value_fn=lambda allocation: allocation.amps,
     ),
     MemberSensorDescription(

@@ -43,8 +43,9 @@ type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
 
 LIMIT_STORAGE_VERSION = 1
 CHARGER_STORAGE_VERSION = 1
-# A push-only charger's state is saved once updates pause this long (and at
-# shutdown), not on every meter reading.
+# A push-only charger's state is saved this long after its status, transaction
+# or set of reported values changed (and at unload and shutdown), never for a
+# meter reading alone.
 CHARGER_SAVE_DELAY = 5.0
 SNAPSHOT_FIELDS = tuple(field.name for field in fields(ChargerSnapshot))
 

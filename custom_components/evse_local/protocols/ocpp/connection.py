@@ -309,21 +309,23 @@ class OcppConnection(ChargePoint):
             await self._reject(unique_id, "ProtocolError", "CALL needs 4 elements")
             return
         action, payload = frame[2], frame[3]
-        if action not in self.route_map:
-            # Blink HQ sends `TransactionStarted`: answer, keep the session.
-            _LOGGER.debug("%s: no handler for %s", self.id, action)
-            await self._reject(unique_id, "NotImplemented", f"{action} is not handled")
-            return
         if not isinstance(payload, dict):
             await self._reject(unique_id, "FormationViolation", "payload not object")
             return
         if action == "MeterValues":
             # The hot path (every charger, every sample interval) skips the
             # library's generic dispatch (signature inspection, key renaming
-            # and a deep copy cost more than the readings themselves).
+            # and a deep copy cost more than the readings themselves). Lax
+            # peers (Blink's ``Amp``/``Volt``) are parsed leniently, not by
+            # the schema, which rejects those units.
             if (station := self._live()) is not None:
                 station.handle_meter_values({"meter_value": payload.get("meterValue")})
             await self._send(json.dumps([3, unique_id, {}], separators=(",", ":")))
+            return
+        if action not in self.route_map:
+            # Blink HQ sends `TransactionStarted`: answer, keep the session.
+            _LOGGER.debug("%s: no handler for %s", self.id, action)
+            await self._reject(unique_id, "NotImplemented", f"{action} is not handled")
             return
         try:
             await self._handle_call(Call(unique_id, action, payload))
@@ -428,15 +430,6 @@ class OcppConnection(ChargePoint):
         if (station := self._live()) is not None:
             station.handle_status(connector_id, status, error_code, extra)
         return call_result.StatusNotification()
-
-    @on("MeterValues", skip_schema_validation=True)
-    def on_meter_values(self, **_: Any) -> Any:
-        """Keep MeterValues a known action; ``_route_call`` answers it.
-
-        Lax peers (Blink's ``Amp``/``Volt``) are parsed leniently there instead
-        of by the schema, which rejects those units.
-        """
-        return call_result.MeterValues()  # pragma: no cover - never dispatched
 
     @on("Authorize")
     def on_authorize(self, id_tag: str, **_: Any) -> Any:

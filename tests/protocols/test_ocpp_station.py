@@ -489,7 +489,6 @@ async def test_ocpp_charger_adapter(setup: Setup) -> None:
         Capability.MAX_CURRENT,
         Capability.AVAILABILITY,
         Capability.UNLOCK,
-        Capability.RESET,
         Capability.RESTART,
     } <= snapshot.capabilities
     assert Capability.ENERGY_LIMIT not in snapshot.capabilities

@@ -145,7 +145,6 @@ class Capability(StrEnum):
     ABSOLUTE_MAX_CURRENT = "absolute_max_current"
     AVAILABILITY = "availability"
     UNLOCK = "unlock"
-    RESET = "reset"
 
 
 class ApiGeneration(StrEnum):

@@ -71,7 +71,6 @@ CAPABILITIES = frozenset(
         Capability.MAX_CURRENT,
         Capability.AVAILABILITY,
         Capability.UNLOCK,
-        Capability.RESET,
         Capability.RESTART,
     }
 )

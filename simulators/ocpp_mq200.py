@@ -24,8 +24,9 @@ material in ``shared/peers/ocpp``:
   configured measurands; the register grows with current x voltage x time;
 - Smart Charging in amps only (ChargingScheduleAllowedChargingRateUnit is
   ``Current``): TxDefaultProfile, TxProfile and ChargePointMaxProfile.
-  Within a purpose the highest stack level wins, across purposes the lowest
-  limit; a TxProfile goes away with its transaction;
+  Within a purpose the highest stack level wins; a TxProfile overrules the
+  TxDefaultProfile and goes away with its transaction; a
+  ChargePointMaxProfile caps both;
 - RemoteStart/Stop, ChangeAvailability (``Scheduled`` during a
   transaction), Reset (stops the transaction, closes, reconnects after
   ``reboot_seconds`` and boots again), UnlockConnector, TriggerMessage,
@@ -413,11 +414,20 @@ class Mq200Model:
     @property
     def profile_limit(self) -> float | None:
         """The limit the charging profiles set right now (None: no profile)."""
+        return self._profile_limit(session=True)
+
+    def _profile_limit(self, *, session: bool) -> float | None:
+        """Combine the profiles' limits, with the session's TxProfile or without.
+
+        Within a purpose the highest stack level wins; a TxProfile overrules
+        the TxDefaultProfile for its transaction (OCPP 1.6 §3.13.2) and a
+        ChargePointMaxProfile caps both.
+        """
         transaction = self.transaction
         tx_start = transaction.started_at if transaction is not None else None
         best: dict[str, tuple[int, float]] = {}
         for profile in self.profiles:
-            if profile.purpose == "TxProfile" and transaction is None:
+            if profile.purpose == "TxProfile" and (transaction is None or not session):
                 continue
             limit = profile.limit_at(self.clock, tx_start)
             if limit is None:
@@ -425,9 +435,13 @@ class Mq200Model:
             held = best.get(profile.purpose)
             if held is None or profile.stack_level > held[0]:
                 best[profile.purpose] = (profile.stack_level, limit)
-        if not best:
-            return None
-        return min(limit for _, limit in best.values())
+        in_force = best.get("TxProfile") or best.get("TxDefaultProfile")
+        limits = [
+            held[1]
+            for held in (in_force, best.get("ChargePointMaxProfile"))
+            if held is not None
+        ]
+        return min(limits) if limits else None
 
     @property
     def current_limit(self) -> float:
@@ -442,6 +456,17 @@ class Mq200Model:
             return 0.0
         limit = self.current_limit
         return limit if limit >= MIN_CURRENT else 0.0
+
+    @property
+    def could_offer(self) -> float:
+        """The most the pilot may offer without the central system doing anything.
+
+        What it offers now, or what a new session starts at (a car plugging
+        in, a reboot ending the session): the TxDefaultProfile, capped.
+        """
+        limit = self._profile_limit(session=False)
+        start = self.max_current if limit is None else min(self.max_current, limit)
+        return max(self.offered_current, start)
 
     @property
     def current(self) -> float:

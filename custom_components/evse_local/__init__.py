@@ -34,27 +34,22 @@ from .const import (
     DOMAIN,
     PROTOCOL_OCPP,
 )
-from .coordinator import (
-    EvseConfigEntry,
-    EvseCoordinator,
-    EvseRuntimeData,
-    charger_store,
-    limit_store,
-)
+from .coordinator import EvseCoordinator, charger_store, limit_store
 from .energy_manager import EnergyManager, energy_store
-from .group import (
-    GroupConfigEntry,
-    GroupRuntimeData,
-    group_of,
-    has_solar_inputs,
-    is_group,
-)
+from .group import group_of, has_solar_inputs
 from .helpers import async_connect
 from .ocpp_server import async_acquire_server, async_release_server
 from .protocols.charger import Charger
 from .protocols.errors import EvseAuthenticationError, EvseError, EvsePortInUseError
 from .protocols.models import Capability
 from .protocols.ocpp import OcppCharger
+from .runtime import (
+    EvseConfigEntry,
+    EvseRuntimeData,
+    GroupConfigEntry,
+    GroupRuntimeData,
+    is_group,
+)
 from .services import async_setup_services
 
 PLATFORMS = [
@@ -220,6 +215,7 @@ async def async_unload_entry(
     """Unload the platforms; background tasks and timers end with the entry."""
     if is_group(entry):
         await entry.runtime_data.manager.async_save_now()
+        entry.runtime_data.manager.async_clear_issues()
         return await hass.config_entries.async_unload_platforms(entry, GROUP_PLATFORMS)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:

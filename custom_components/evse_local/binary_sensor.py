@@ -14,9 +14,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvseConfigEntry, EvseCoordinator
+from .coordinator import EvseCoordinator
 from .entity import EvseEntity, async_add_supported_entities
 from .protocols.models import FAULT_STATES, Capability, ChargerSnapshot
+from .runtime import EvseConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -101,9 +101,8 @@ from .const import (
     SIGN_POSITIVE_EXPORT,
     SIGN_POSITIVE_IMPORT,
 )
-from .coordinator import EvseConfigEntry
-from .energy import Policy
-from .group import charger_entries, group_entries, group_of, is_group
+from .energy import J1772_MIN_CURRENT, Policy
+from .group import charger_entries, group_entries, group_of
 from .helpers import async_connect
 from .ocpp_server import (
     async_ssl_context,
@@ -117,6 +116,7 @@ from .protocols.errors import (
     EvseError,
 )
 from .protocols.models import DeviceInfo
+from .runtime import EvseConfigEntry, is_group
 
 _CREDENTIALS = {
     probatio.Optional(CONF_USERNAME): TextSelector(
@@ -318,7 +318,7 @@ def group_schema(hass: HomeAssistant, *, options: bool) -> probatio.Schema:
         ),
         probatio.Required(
             CONF_FALLBACK_CURRENT, default=DEFAULT_FALLBACK_CURRENT
-        ): _number(0, 80, "A"),
+        ): _number(J1772_MIN_CURRENT, 80, "A"),
         probatio.Optional(CONF_CIRCUIT_METER): _sensor("power", "current"),
         **_ELECTRICAL_FIELDS,
     }
@@ -387,8 +387,9 @@ def _validate_group(
         if other is not own and members & set(other.options.get(CONF_MEMBERS, ())):
             # Never two controllers on one charger.
             return {"base": "member_in_group"}
-    if settings[CONF_FALLBACK_CURRENT] > settings[CONF_CIRCUIT_LIMIT]:
-        return {"base": "fallback_above_limit"}
+    if settings[CONF_FALLBACK_CURRENT] * len(members) > settings[CONF_CIRCUIT_LIMIT]:
+        # Without Home Assistant every charger offers its fallback at once.
+        return {"base": "fallbacks_above_limit"}
     if _unit_error(hass, settings.get(CONF_CIRCUIT_METER), _METER_UNITS):
         return {"base": "unsupported_unit"}
     return _validate_solar(hass, settings)

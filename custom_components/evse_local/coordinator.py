@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, fields
+import itertools
+from dataclasses import fields
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
@@ -36,11 +37,6 @@ from .protocols.errors import (
 from .protocols.models import Capability, ChargerSnapshot, ChargerState, ChargeTimer
 from .protocols.ocpp import OcppCharger
 
-if TYPE_CHECKING:
-    from .energy_manager import EnergyManager
-
-type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
-
 LIMIT_STORAGE_VERSION = 1
 CHARGER_STORAGE_VERSION = 1
 # A push-only charger's state is saved this long after its status, transaction
@@ -48,6 +44,15 @@ CHARGER_STORAGE_VERSION = 1
 # meter reading alone.
 CHARGER_SAVE_DELAY = 5.0
 SNAPSHOT_FIELDS = tuple(field.name for field in fields(ChargerSnapshot))
+
+# Stamps for reads and commands, in the order they happened (a counter, not
+# a clock: two events in the same clock tick must still be told apart).
+_STAMPS = itertools.count(1)
+
+
+def next_stamp() -> int:
+    """Return a stamp later than every read and command stamped so far."""
+    return next(_STAMPS)
 
 
 def limit_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -60,23 +65,13 @@ def charger_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     return Store(hass, CHARGER_STORAGE_VERSION, f"{DOMAIN}.charger.{entry_id}")
 
 
-@dataclass(kw_only=True, slots=True)
-class EvseRuntimeData:
-    """What a loaded entry holds."""
-
-    charger: Charger
-    coordinator: EvseCoordinator
-    # Solar charging of a charger that is in no group (a group has its own).
-    energy: EnergyManager | None = None
-
-
 class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
     """Polls the charger; while push is connected, push replaces the poll."""
 
-    config_entry: EvseConfigEntry
+    config_entry: ConfigEntry[Any]
 
     def __init__(
-        self, hass: HomeAssistant, entry: EvseConfigEntry, charger: Charger
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], charger: Charger
     ) -> None:
         """Poll at the entry's interval (options) until push takes over."""
         self.charger = charger
@@ -86,6 +81,8 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             )
         )
         self.push_connected = False
+        self.last_read_at: int | None = None
+        """The stamp (``next_stamp``) of the last read of the charger."""
         # The last daily window seen, so the timer switch can turn it back on.
         self.timer_window: ChargeTimer | None = None
         self._follow_up: asyncio.Task[None] | None = None
@@ -230,7 +227,9 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
 
     async def _async_update_data(self) -> ChargerSnapshot:
         try:
-            return self._after_read(await self.charger.poll())
+            snapshot = await self.charger.poll()
+            self.last_read_at = next_stamp()
+            return self._after_read(snapshot)
         except EvseAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="authentication_failed"
@@ -257,6 +256,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             except EvseConnectionError:
                 self._async_mark_disconnected()
                 return
+            self.last_read_at = next_stamp()
             self.async_set_updated_data(self._after_read(snapshot))
             return
         await self.async_refresh()
@@ -322,6 +322,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
 
     @callback
     def _async_pushed(self, snapshot: ChargerSnapshot) -> None:
+        self.last_read_at = next_stamp()
         if self.charger.push_only:
             self._async_save_charger(snapshot)
         if not self.push_connected:

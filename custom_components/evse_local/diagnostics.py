@@ -9,8 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .coordinator import EvseConfigEntry
-from .group import GroupConfigEntry, is_group
+from .runtime import EvseConfigEntry, GroupConfigEntry, is_group
 
 # The host name embeds the serial or MAC on every supported charger; an OCPP
 # charge point id usually is the serial.

@@ -1,9 +1,12 @@
 """Energy management in Home Assistant: read, run the controller, command.
 
-The decisions are made by :class:`~.energy.EnergyController` (plain Python);
-this module only feeds it what the member chargers' coordinators and the
-meter sensors say, and carries out its commands. It runs on every member
-update, meter change and setting change, and on a timer.
+The decisions are made by :class:`~.energy.EnergyController` (plain Python,
+where the circuit invariant lives); this module only feeds it what the
+member chargers' coordinators and the meter sensors say, carries out its
+commands in the order given, reads each charger back and reports whether
+the charger confirmed. It runs on every member update, meter change and
+setting change, and on a timer. Data flows one way: the manager knows the
+coordinators, no coordinator knows the manager.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.event import (
     EventStateChangedData,
@@ -60,12 +64,14 @@ from .const import (
     SIGN_POSITIVE_DISCHARGE,
     SIGN_POSITIVE_EXPORT,
 )
-from .coordinator import EvseCoordinator
+from .coordinator import EvseCoordinator, next_stamp
 from .energy import (
+    J1772_MIN_CURRENT,
     Allocation,
     Command,
     ControlResult,
     EnergyController,
+    FallbackWrite,
     GroupSettings,
     MemberReading,
     Policy,
@@ -73,8 +79,9 @@ from .energy import (
     SolarMode,
     SolarSettings,
 )
-from .group import has_solar_inputs, is_group
-from .protocols.errors import EvseError
+from .group import has_solar_inputs, is_group_entry
+from .protocols.errors import EvseConnectionError, EvseError, EvseUnsupportedError
+from .protocols.models import Capability
 
 STORAGE_VERSION = 1
 
@@ -151,7 +158,7 @@ class EnergyManager:
         """Prepare; :meth:`async_start` subscribes and runs the first step."""
         self.hass = hass
         self.entry = entry
-        self.is_group = is_group(entry)
+        self.is_group = is_group_entry(entry)
         self.members = [self._member(member_id) for member_id in member_ids]
         options = entry.options
         self.controller = EnergyController(
@@ -168,6 +175,9 @@ class EnergyManager:
         self._coordinators: dict[str, EvseCoordinator] = {}
         self._step_task: asyncio.Task[None] | None = None
         self._rerun = False
+        self._issues: set[str] = set()
+        self.fallback_writes = 0
+        """Writes to the chargers' persistent fallback (EEPROM) since start."""
 
     # ------------------------------------------------------------ identity
 
@@ -280,7 +290,7 @@ class EnergyManager:
     def _coordinator(self, member_id: str) -> EvseCoordinator | None:
         """Return the member's coordinator while its entry is loaded, else None."""
         member_entry = self.hass.config_entries.async_get_entry(member_id)
-        if member_entry is None or is_group(member_entry):
+        if member_entry is None or is_group_entry(member_entry):
             return None
         # The manager's own charger is set up while its entry is still loading.
         if member_entry is not self.entry and (
@@ -346,10 +356,11 @@ class EnergyManager:
                 return
 
     async def _async_step(self) -> None:
+        now = dt_util.utcnow().timestamp()
         readings = [self._reading(member) for member in self.members]
         solar_inputs = self._solar_inputs(readings) if self.has_solar else None
         result = self.controller.step(
-            dt_util.utcnow().timestamp(),
+            now,
             readings,
             circuit_load_a=self._circuit_load_a(),
             solar_inputs=solar_inputs,
@@ -358,18 +369,62 @@ class EnergyManager:
         for update in list(self._listeners):
             update()
         setpoints = {reading.member_id: reading.setpoint_a for reading in readings}
-        # Relieve the circuit before anything is given more current.
-        for command in sorted(
-            result.commands, key=lambda command: _increase(command, setpoints)
+        if result.fallback_writes or any(
+            _raises(command, setpoints) for command in result.commands
         ):
+            # Write-ahead: what a charger may be raised to is on disk before
+            # it is sent, so a crash right after cannot make us forget it.
+            await self.async_save_now()
+        for write in result.fallback_writes:
+            await self._async_write_fallback(write)
+        # The controller lists decreases before increases; keep that order.
+        for command in result.commands:
             await self._async_execute(command)
+        self._update_issues()
         self._save_state()
+
+    async def _async_write_fallback(self, write: FallbackWrite) -> None:
+        coordinator = self._coordinator(write.member_id)
+        if coordinator is None:
+            return
+        title = coordinator.config_entry.title
+        ok = False
+        try:
+            await coordinator.charger.set_fallback_current(write.amps)
+            ok = True
+        except EvseUnsupportedError as err:
+            LOGGER.debug("%s: no persistent fallback current: %s", title, err)
+        except (EvseError, ValueError) as err:
+            LOGGER.warning(
+                "%s: could not set its fallback current to %s A: %s",
+                title,
+                write.amps,
+                err,
+            )
+        else:
+            self.fallback_writes += 1
+            LOGGER.info(
+                "%s: fallback current set to %s A (what it offers without "
+                "Home Assistant)",
+                title,
+                write.amps,
+            )
+        done = next_stamp()
+        await coordinator.async_refresh_after_command()
+        self.controller.report(write.member_id, write, ok=ok, done_at=done)
 
     async def _async_execute(self, command: Command) -> None:
         coordinator = self._coordinator(command.member_id)
         if coordinator is None:
+            self.controller.report(
+                command.member_id,
+                command,
+                ok=False,
+                done_at=next_stamp(),
+            )
             return
         charger = coordinator.charger
+        ok = True
         try:
             if command.pause:
                 await charger.set_paused(True)
@@ -380,16 +435,64 @@ class EnergyManager:
             if command.pause is False:
                 await charger.set_paused(False)
         except (EvseError, ValueError) as err:
-            # Tried again at the next step; the charger's own entities show
-            # when it is unreachable.
-            LOGGER.warning(
+            ok = False
+            # Tried again after a back-off; what the charger could draw stays
+            # counted meanwhile. Its own entities show when it is unreachable.
+            log = (
+                LOGGER.debug if isinstance(err, EvseConnectionError) else LOGGER.warning
+            )
+            log(
                 "%s: could not apply %s (%s): %s",
                 coordinator.config_entry.title,
                 command,
                 command.reason,
                 err,
             )
+        done = next_stamp()
         await coordinator.async_refresh_after_command()
+        snapshot = coordinator.data
+        if (
+            ok
+            and command.amps is not None
+            and snapshot is not None
+            and snapshot.max_current != command.amps
+        ):
+            # Answered but not applied (read back): a refusal.
+            ok = False
+        self.controller.report(command.member_id, command, ok=ok, done_at=done)
+
+    @callback
+    def _update_issues(self) -> None:
+        """Keep one repair issue per member that keeps refusing commands."""
+        wanted = {
+            f"group_member_refusing_{self.entry.entry_id}_{member.entry_id}": member
+            for member in self.members
+            if member.entry_id in self.controller.refusing
+        }
+        for issue_id in self._issues - wanted.keys():
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        for issue_id, member in wanted.items():
+            if issue_id not in self._issues:
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    issue_id,
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.WARNING,
+                    translation_key="group_member_refusing",
+                    translation_placeholders={
+                        "group": self.entry.title,
+                        "charger": member.name,
+                    },
+                )
+        self._issues = set(wanted)
+
+    @callback
+    def async_clear_issues(self) -> None:
+        """Remove the group's repair issues (the entry is unloading)."""
+        for issue_id in self._issues:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._issues = set()
 
     @callback
     def _save_state(self) -> None:
@@ -448,6 +551,10 @@ class EnergyManager:
             max_current=snapshot.max_current_limit or FALLBACK_STATION_MAX,
             # A session limit the integration enforces paused it: never resume.
             blocked=limit is not None and limit.reached,
+            fallback_a=snapshot.fallback_current,
+            min_current=snapshot.min_current_limit or J1772_MIN_CURRENT,
+            read_at=coordinator.last_read_at,
+            fallback_caps=Capability.FALLBACK_CAPS_CURRENT in snapshot.capabilities,
         )
 
     def _value(self, key: str) -> tuple[float, str | None] | None:
@@ -534,14 +641,10 @@ class EnergyManager:
         return self.result.allocations.get(member_id)
 
 
-def _increase(command: Command, setpoints: Mapping[str, int | None]) -> bool:
-    """Sort key: pauses and decreases (False) before increases and resumes."""
-    if command.pause:
-        return False
+def _raises(command: Command, setpoints: Mapping[str, int | None]) -> bool:
+    """Whether a command raises a charger's confirmed set point."""
     setpoint = setpoints.get(command.member_id)
-    return not (
-        command.amps is not None and setpoint is not None and command.amps < setpoint
-    )
+    return command.amps is not None and (setpoint is None or command.amps > setpoint)
 
 
 def _safe_unsub(unsub: Callable[[], Any]) -> CALLBACK_TYPE:

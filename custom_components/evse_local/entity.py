@@ -15,10 +15,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import EvseConfigEntry, EvseCoordinator, EvseRuntimeData
+from .coordinator import EvseCoordinator
 from .energy_manager import EnergyManager, Member
-from .group import is_group
 from .protocols.models import Capability, ChargerSnapshot
+from .runtime import EvseConfigEntry, EvseRuntimeData, is_group
 
 
 class EvseEntity(CoordinatorEntity[EvseCoordinator]):

@@ -1,30 +1,21 @@
-"""Charging groups: the second kind of config entry, and who belongs where."""
+"""Charging groups: the second kind of config entry, and who belongs where.
+
+Plain helpers on config entries; the typed runtime data lives in
+``runtime.py`` (which knows the energy manager; nothing here does).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeIs
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_GRID_POWER, CONF_KIND, CONF_MEMBERS, DOMAIN, KIND_GROUP
 
-if TYPE_CHECKING:
-    from .energy_manager import EnergyManager
 
-type GroupConfigEntry = ConfigEntry[GroupRuntimeData]
-
-
-@dataclass(kw_only=True, slots=True)
-class GroupRuntimeData:
-    """What a loaded charging group holds."""
-
-    manager: EnergyManager
-
-
-def is_group(entry: ConfigEntry[Any]) -> TypeIs[GroupConfigEntry]:
+def is_group_entry(entry: ConfigEntry[Any]) -> bool:
     """Whether an entry is a charging group (chargers have no ``kind``)."""
     return bool(entry.data.get(CONF_KIND) == KIND_GROUP)
 
@@ -34,14 +25,16 @@ def charger_entries(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
     return [
         entry
         for entry in hass.config_entries.async_entries(DOMAIN)
-        if not is_group(entry)
+        if not is_group_entry(entry)
     ]
 
 
 def group_entries(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
     """Every charging group entry."""
     return [
-        entry for entry in hass.config_entries.async_entries(DOMAIN) if is_group(entry)
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if is_group_entry(entry)
     ]
 
 

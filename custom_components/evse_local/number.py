@@ -28,7 +28,6 @@ from .const import (
     CONF_START_DELAY,
     CONF_STOP_DELAY,
 )
-from .coordinator import EvseConfigEntry
 from .energy_manager import EnergyManager
 from .entity import (
     EnergyEntity,
@@ -37,10 +36,10 @@ from .entity import (
     energy_manager,
     has_capability,
 )
-from .group import GroupConfigEntry, is_group
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import Capability, ChargerSnapshot
+from .runtime import EvseConfigEntry, GroupConfigEntry, is_group
 
 PARALLEL_UPDATES = 1
 

@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_SOLAR_MODE
-from .coordinator import EvseConfigEntry
 from .energy import SolarMode
 from .energy_manager import EnergyManager
 from .entity import (
@@ -21,7 +20,6 @@ from .entity import (
     energy_manager,
     has_capability,
 )
-from .group import GroupConfigEntry, is_group
 from .helpers import evse_command
 from .protocols.charger import Charger
 from .protocols.models import (
@@ -31,6 +29,7 @@ from .protocols.models import (
     ChargerSnapshot,
     ServiceLevel,
 )
+from .runtime import EvseConfigEntry, GroupConfigEntry, is_group
 
 PARALLEL_UPDATES = 1
 

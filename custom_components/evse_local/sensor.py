@@ -30,7 +30,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import EvseConfigEntry, EvseCoordinator
+from .coordinator import EvseCoordinator
 from .energy import Allocation, AllocationReason, SolarState
 from .energy_manager import EnergyManager, Member
 from .entity import (
@@ -39,7 +39,6 @@ from .entity import (
     async_add_supported_entities,
     energy_manager,
 )
-from .group import GroupConfigEntry, is_group
 from .protocols.models import (
     ChargerError,
     ChargerSnapshot,
@@ -47,6 +46,7 @@ from .protocols.models import (
     OcppErrorCode,
     OcppStatus,
 )
+from .runtime import EvseConfigEntry, GroupConfigEntry, is_group
 
 PARALLEL_UPDATES = 0
 
@@ -372,6 +372,21 @@ ENERGY_SENSOR_DESCRIPTIONS: tuple[EnergySensorDescription, ...] = (
         suggested_display_precision=1,
         has_fn=lambda manager: manager.is_group,
         value_fn=lambda manager: manager.result.available_a if manager.result else None,
+    ),
+    EnergySensorDescription(
+        # The invariant's left side: what the chargers could draw together
+        # (confirmed set points, fallbacks, unconfirmed increases).
+        key="worst_case_current",
+        translation_key="worst_case_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        has_fn=lambda manager: manager.is_group,
+        value_fn=lambda manager: (
+            manager.result.worst_case_a if manager.result else None
+        ),
     ),
     EnergySensorDescription(
         key="solar_surplus",

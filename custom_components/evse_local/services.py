@@ -27,12 +27,11 @@ from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import EvseConfigEntry
-from .group import is_group
 from .helpers import async_track_command_outcome, translate_error
 from .protocols.charger import RAPI_TIME_STEP_MINUTES, RAPI_TIME_STEPS_MAX
 from .protocols.errors import EvseError
 from .protocols.models import Capability
+from .runtime import EvseConfigEntry, is_group
 
 ATTR_ENERGY = "energy"
 ATTR_DURATION = "duration"

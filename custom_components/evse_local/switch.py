@@ -13,10 +13,11 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import EvseConfigEntry, EvseCoordinator
+from .coordinator import EvseCoordinator
 from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot
+from .runtime import EvseConfigEntry
 
 PARALLEL_UPDATES = 1
 

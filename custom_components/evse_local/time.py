@@ -11,10 +11,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvseConfigEntry
 from .entity import EvseEntity, async_add_supported_entities, has_capability
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
+from .runtime import EvseConfigEntry
 
 PARALLEL_UPDATES = 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -329,3 +330,46 @@ def test_random_groups_respect_every_rule(policy: Policy) -> None:
             assert item.amps == 0 or item.amps >= J1772_MIN_CURRENT or not member.online
             if member.online:
                 assert item.amps <= member.max_current
+
+
+# ------------------------------------------------------- fallback floors
+
+
+def floored(
+    member_id: str, order: float | None, floor: int, max_current: int = 32
+) -> MemberState:
+    """A car at a station that falls back to ``floor`` amps by itself."""
+    return replace(car(member_id, order, max_current), floor=floor)
+
+
+def test_idle_stations_keep_their_floor_reserved() -> None:
+    idle = replace(empty("b"), floor=6)
+    assert amps(uniform([car("a", 1), idle], 40)) == {"a": 32, "b": 0}
+    assert amps(uniform([car("a", 1, 40), idle], 40)) == {"a": 34, "b": 0}
+
+
+def test_uniform_never_offers_less_than_a_floor() -> None:
+    # 40 A for three: 13 each (floor of 40/96 * 32) would leave the 16 A
+    # floor of c short; c gets its floor, a and b share the rest.
+    result = uniform([floored("a", 1, 6), floored("b", 2, 6), floored("c", 3, 16)], 40)
+    assert amps(result) == {"a": 12, "b": 12, "c": 16}
+
+
+def test_fifs_keeps_every_floor_before_serving_in_order() -> None:
+    result = fifs([floored("a", 1, 6), floored("b", 2, 6), floored("c", 3, 6)], 60)
+    assert amps(result) == {"a": 32, "b": 22, "c": 6}
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_floors_above_the_budget_pause_the_last_plugged(policy: Policy) -> None:
+    members = [floored("a", 1, 10), floored("b", 2, 10), floored("c", 3, 10)]
+    result = allocate(members, available=25, policy=policy)
+    assert result["c"] == Allocation(0, FULL)
+    assert amps(result)["a"] + amps(result)["b"] <= 25
+    assert min(amps(result)["a"], amps(result)["b"]) >= 10
+
+
+def test_per_station_minimum() -> None:
+    member = replace(car("a", 1), min_current=10)
+    assert uniform([member], 8) == {"a": Allocation(0, FULL)}
+    assert uniform([member], 12) == {"a": Allocation(12, SHARED)}

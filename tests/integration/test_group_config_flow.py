@@ -106,10 +106,11 @@ async def test_group_flow_errors_then_creates(hass: HomeAssistant) -> None:
     for user_input, error in (
         (_group_input([]), "no_members"),
         (
+            # Two chargers falling back to 16 A each: 32 A on a 30 A circuit.
             _group_input(
-                members, **{CONF_FALLBACK_CURRENT: 16, CONF_CIRCUIT_LIMIT: 10}
+                members, **{CONF_FALLBACK_CURRENT: 16, CONF_CIRCUIT_LIMIT: 30}
             ),
-            "fallback_above_limit",
+            "fallbacks_above_limit",
         ),
         (_group_input(members, **{CONF_CIRCUIT_METER: METER}), "unsupported_unit"),
     ):
@@ -174,7 +175,7 @@ async def test_group_options_add_solar(hass: HomeAssistant) -> None:
         CONF_MEMBERS: [first.entry_id, second.entry_id],
         CONF_CIRCUIT_LIMIT: 32,
         CONF_POLICY: "first_in_first_serve",
-        CONF_FALLBACK_CURRENT: 0,
+        CONF_FALLBACK_CURRENT: 6,
         CONF_VOLTAGE: 230,
         CONF_PHASES: "3",
         CONF_CONTROL_INTERVAL: 15,

@@ -96,6 +96,8 @@ class Replies:
     """Action -> an ``ocpp.exceptions`` class name to raise (a CALLERROR)."""
     measurands_supported: tuple[str, ...] | None = None
     """MeterValuesSampledData: only these (None: anything)."""
+    refuse_profile_purposes: set[str] = field(default_factory=set)
+    """SetChargingProfile purposes answered ``Rejected``."""
 
     def status(self, action: str, default: str = "Accepted") -> str:
         return self.statuses.get(action) or default
@@ -140,7 +142,15 @@ class TestChargePoint(ChargePoint):
 
     @on("SetChargingProfile")
     async def on_set_charging_profile(self, **payload: Any) -> Any:
+        purpose = payload["cs_charging_profiles"]["charging_profile_purpose"]
+        if purpose in self.replies.refuse_profile_purposes:
+            self.commands.append(("SetChargingProfile", payload))
+            return call_result.SetChargingProfile(status="Rejected")
         return await self._answer("SetChargingProfile", payload)
+
+    @on("ClearChargingProfile")
+    async def on_clear_charging_profile(self, **payload: Any) -> Any:
+        return await self._answer("ClearChargingProfile", payload)
 
     @on("RemoteStartTransaction")
     async def on_remote_start(self, **payload: Any) -> Any:

@@ -35,7 +35,11 @@ from custom_components.evse_local.protocols.ocpp.measurands import (
     MQ200_MEASURANDS,
     WANTED_MEASURANDS,
 )
-from custom_components.evse_local.protocols.ocpp.station import PROFILE_ID, _error_code
+from custom_components.evse_local.protocols.ocpp.station import (
+    PROFILE_ID,
+    SESSION_PROFILE_ID,
+    _error_code,
+)
 
 from .ocpp_support import Client, central_system, connect, eventually
 
@@ -115,8 +119,9 @@ async def test_configuration_refused_entirely(loopback_sockets: None) -> None:
         await client.close()
 
 
-async def test_current_limit_and_pause_use_our_profile(setup: Setup) -> None:
+async def test_current_limit_and_pause_use_the_session_profile(setup: Setup) -> None:
     station, client = setup.station, setup.client
+    transaction_id = await client.cp.start_transaction(meter_start=0)
     await station.set_current_limit(16)
     await station.set_paused(True)
     assert station.snapshot.paused is True
@@ -127,14 +132,98 @@ async def test_current_limit_and_pause_use_our_profile(setup: Setup) -> None:
     assert [limit_of(p) for p in sent] == [16, 0, 10]
     profile = sent[0]["cs_charging_profiles"]
     assert sent[0]["connector_id"] == 1
-    assert profile["charging_profile_id"] == PROFILE_ID
-    assert profile["charging_profile_purpose"] == "TxDefaultProfile"
+    assert profile["charging_profile_id"] == SESSION_PROFILE_ID
+    assert profile["charging_profile_purpose"] == "TxProfile"
+    assert profile["transaction_id"] == transaction_id
     assert profile["charging_schedule"]["charging_rate_unit"] == "A"
     snapshot = station.snapshot
     assert (snapshot.paused, snapshot.max_current) == (False, 10)
     assert (snapshot.min_current_limit, snapshot.max_current_limit) == (6, 32)
+    # Nothing was stored on the charger: no fallback of ours.
+    assert snapshot.fallback_current is None
     with pytest.raises(ValueError, match="outside"):
         await station.set_current_limit(40)
+
+
+async def test_pause_and_limit_carry_over_to_the_next_session(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    # No session: remembered, nothing sent.
+    await station.set_current_limit(12)
+    await station.set_paused(True)
+    assert profiles(client) == []
+    await client.cp.start_transaction(meter_start=0)
+    # The new session gets our pause at once.
+    await eventually(lambda: len(profiles(client)) == 1)
+    assert limit_of(profiles(client)[0]) == 0
+    await station.set_paused(False)
+    assert limit_of(profiles(client)[-1]) == 12
+    # Without a limit of ours, resuming hands the session back to the
+    # default profile.
+    await station.set_paused(True)
+    station._current_limit = None
+    await station.set_paused(False)
+    assert client.cp.commands[-1] == (
+        "ClearChargingProfile",
+        {"id": SESSION_PROFILE_ID},
+    )
+
+
+async def test_default_profile_is_the_fallback(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await station.set_default_limit(6)
+    profile = profiles(client)[-1]
+    assert profile["cs_charging_profiles"]["charging_profile_purpose"] == (
+        "TxDefaultProfile"
+    )
+    assert profile["cs_charging_profiles"]["charging_profile_id"] == PROFILE_ID
+    assert "transaction_id" not in profile["cs_charging_profiles"]
+    snapshot = station.snapshot
+    assert (snapshot.fallback_current, snapshot.max_current) == (6, 6)
+    with pytest.raises(ValueError, match="outside"):
+        await station.set_default_limit(33)
+    # Unanswered: what the charger keeps is unknown again.
+    client.cp.replies.statuses["SetChargingProfile"] = None
+    with pytest.raises(EvseTimeoutError):
+        await station.set_default_limit(8)
+    assert station.snapshot.fallback_current is None
+    client.cp.replies.statuses["SetChargingProfile"] = "Rejected"
+    with pytest.raises(EvseCommandRejectedError):
+        await station.set_default_limit(8)
+    assert station.profiles_refused
+    with pytest.raises(EvseUnsupportedError):
+        await station.set_default_limit(8)
+
+
+async def test_unanswered_limit_is_unknown_until_confirmed(setup: Setup) -> None:
+    station, client = setup.station, setup.client
+    await client.cp.start_transaction(meter_start=0)
+    client.cp.replies.statuses["SetChargingProfile"] = None
+    with pytest.raises(EvseTimeoutError):
+        await station.set_current_limit(20)
+    assert station.snapshot.max_current is None
+    client.cp.replies.statuses["SetChargingProfile"] = "Accepted"
+    await station.set_current_limit(20)
+    assert station.snapshot.max_current == 20
+
+
+async def test_charger_without_session_profiles_uses_the_default_one(
+    setup: Setup,
+) -> None:
+    station, client = setup.station, setup.client
+    await client.cp.start_transaction(meter_start=0)
+    client.cp.replies.refuse_profile_purposes = {"TxProfile"}
+    await station.set_current_limit(14)
+    assert station.session_profiles_refused
+    purposes = [
+        p["cs_charging_profiles"]["charging_profile_purpose"] for p in profiles(client)
+    ]
+    assert purposes == ["TxProfile", "TxDefaultProfile"]
+    # The default profile carries the live limit: it is the fallback too.
+    assert station.snapshot.fallback_current == 14
+    with pytest.raises(EvseUnsupportedError):
+        await station.set_default_limit(6)
+    await station.set_paused(True)
+    assert limit_of(profiles(client)[-1]) == 0
 
 
 async def test_profile_refused_falls_back_to_remote_stop_and_start(
@@ -177,18 +266,19 @@ async def test_remote_fallback_refused(setup: Setup) -> None:
     client.cp.replies.errors["SetChargingProfile"] = "NotSupportedError"
     client.cp.replies.statuses["RemoteStartTransaction"] = "Rejected"
     client.cp.replies.statuses["RemoteStopTransaction"] = "Rejected"
-    with pytest.raises(EvseCommandRejectedError, match="RemoteStart"):
-        await station.set_paused(False)
-    assert station.profiles_refused
-    await client.cp.start_transaction()
-    await station.set_paused(False)  # a session runs: nothing to start
+    transaction_id = await client.cp.start_transaction()
     with pytest.raises(EvseCommandRejectedError, match="RemoteStop"):
         await station.set_paused(True)
+    assert station.profiles_refused
+    await station.set_paused(False)  # a session runs: nothing to start
+    await client.cp.stop_transaction(transaction_id, meter_stop=10)
+    with pytest.raises(EvseCommandRejectedError, match="RemoteStart"):
+        await station.set_paused(False)
 
 
 async def test_profile_is_restored_after_a_reboot(setup: Setup) -> None:
     station, client = setup.station, setup.client
-    await station.set_current_limit(20)
+    await station.set_default_limit(20)
     await client.cp.boot()
     await eventually(lambda: len(profiles(client)) == 2)
     assert limit_of(profiles(client)[1]) == 20
@@ -493,13 +583,15 @@ async def test_ocpp_charger_adapter(setup: Setup) -> None:
     } <= snapshot.capabilities
     assert Capability.ENERGY_LIMIT not in snapshot.capabilities
     requests = charger.requests
-    await charger.set_max_current(20, persist=True)
-    await charger.set_paused(True)
+    await charger.set_max_current(20, persist=True)  # the default profile
+    await charger.set_fallback_current(6)
+    await charger.set_paused(True)  # no session: remembered
     await charger.set_available(True)
     await charger.unlock()
     await charger.restart()
     assert client.cp.commands[-1] == ("Reset", {"type": "Soft"})
     assert charger.requests == requests + 5
+    assert station.snapshot.fallback_current == 6
     seen: list[ChargerSnapshot] = []
     listening = asyncio.create_task(charger.listen(seen.append))
     await eventually(lambda: bool(seen))
@@ -512,7 +604,7 @@ async def test_ocpp_charger_adapter(setup: Setup) -> None:
         await charger.poll()
     fresh = OcppCharger(OcppStation("NEW"))
     assert fresh.info.manufacturer == "Blink"
-    assert fresh.export_state()["version"] == 1
+    assert fresh.export_state()["version"] == 2
     fresh.restore_state(charger.export_state())
     assert fresh.info.model == "MQ 200"
     assert fresh.snapshot is not None

@@ -1,6 +1,8 @@
 """Energy management: load sharing on one circuit and solar surplus charging.
 
-Plain Python, no Home Assistant: :func:`allocate` splits a circuit among
+Plain Python, no Home Assistant. The circuit invariant is stated in
+:mod:`.safety`: what every member could draw, summed, never exceeds the
+circuit. :func:`allocate` splits a circuit among
 chargers (the Uniform Distribution and First In First Serve policies of the
 Blink local load management), :class:`SolarController` turns grid power into
 a current budget without flapping, and :class:`EnergyController` combines
@@ -21,9 +23,11 @@ from .controller import (
     Command,
     ControlResult,
     EnergyController,
+    FallbackWrite,
     GroupSettings,
     MemberReading,
 )
+from .safety import Exposure, could_draw
 from .solar import (
     SolarController,
     SolarDecision,
@@ -40,6 +44,8 @@ __all__ = [
     "Command",
     "ControlResult",
     "EnergyController",
+    "Exposure",
+    "FallbackWrite",
     "GroupSettings",
     "MemberReading",
     "MemberState",
@@ -51,4 +57,5 @@ __all__ = [
     "SolarSettings",
     "SolarState",
     "allocate",
+    "could_draw",
 ]

@@ -61,8 +61,16 @@ class MemberState:
 
     ``reserved_when_offline`` is what stays reserved while the station is
     offline: we cannot lower its current, so it may go on drawing what it
-    had (its fallback current, or more if it was allocated more when it
-    dropped). The caller works that out (see ``EnergyController``).
+    could draw when it dropped. The caller works that out (see
+    ``EnergyController``).
+
+    ``floor`` is the current a station can offer without being given a share:
+    what it falls back to without Home Assistant. A station without a car
+    keeps it reserved (a car may plug in at any moment and draw it), a
+    station with a car gets at least it whenever the circuit allows, and the
+    policy shares only what is left above the floors. The manual's stations
+    ask the gateway before they charge, which is ``floor`` 0.
+    ``min_current`` overrides the call's minimum for this station.
     """
 
     member_id: str
@@ -71,6 +79,8 @@ class MemberState:
     plugged_in_order: float | None
     max_current: int
     reserved_when_offline: int = 0
+    floor: int = 0
+    min_current: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +103,51 @@ def _served(amps: int, maximum: int) -> Allocation:
     return Allocation(amps, AllocationReason.SHARED)
 
 
+def _floor(member: MemberState) -> int:
+    return min(max(0, member.floor), member.max_current)
+
+
+def _minimum(member: MemberState, min_current: int) -> int:
+    return min_current if member.min_current is None else member.min_current
+
+
+def _uniform_shares(queue: list[MemberState], budget: Fraction) -> dict[str, int]:
+    """Give the same fraction of every maximum, never below a station's floor.
+
+    Stations whose share would fall below their floor get the floor; the
+    rest share what is left, until nobody else falls below. With floors 0
+    this is the manual's ``floor(fraction * max)``.
+    """
+    fixed: set[str] = set()
+    while True:
+        rest = budget - sum(_floor(m) for m in queue if m.member_id in fixed)
+        free = [m for m in queue if m.member_id not in fixed]
+        total = sum(m.max_current for m in free)
+        fraction = (
+            Fraction(0) if total == 0 or rest <= 0 else min(Fraction(1), rest / total)
+        )
+        # Fractions keep 60 A * 32 / 64 at exactly 30, where floats may floor
+        # a hair below to 29.
+        shares = {m.member_id: math.floor(fraction * m.max_current) for m in free}
+        below = {m.member_id for m in free if shares[m.member_id] < _floor(m)}
+        if not below:
+            shares.update(
+                (m.member_id, _floor(m)) for m in queue if m.member_id in fixed
+            )
+            return shares
+        fixed |= below
+
+
 def _uniform(
     queue: list[MemberState], budget: Fraction, min_current: int
 ) -> dict[str, Allocation]:
     result: dict[str, Allocation] = {}
     while queue:
-        total = sum(member.max_current for member in queue)
-        fraction = min(Fraction(1), budget / total)
-        # Fractions keep 60 A * 32 / 64 at exactly 30, where floats may floor
-        # a hair below to 29.
-        shares = {
-            member.member_id: math.floor(fraction * member.max_current)
+        shares = _uniform_shares(queue, budget)
+        if all(
+            shares[member.member_id] >= _minimum(member, min_current)
             for member in queue
-        }
-        if all(share >= min_current for share in shares.values()):
+        ):
             for member in queue:
                 result[member.member_id] = _served(
                     shares[member.member_id], member.max_current
@@ -122,14 +163,19 @@ def _first_in_first_serve(
     queue: list[MemberState], budget: Fraction, min_current: int
 ) -> dict[str, Allocation]:
     result: dict[str, Allocation] = {}
-    left = budget
+    # Every station's floor is kept for it; the order decides what is above.
+    left = budget - sum(_floor(member) for member in queue)
     for member in queue:
-        amps = math.floor(min(Fraction(member.max_current), left))
-        if amps < min_current:
+        floor = _floor(member)
+        extra = math.floor(
+            min(Fraction(member.max_current - floor), max(left, Fraction(0)))
+        )
+        amps = floor + extra
+        if amps < _minimum(member, min_current):
             result[member.member_id] = Allocation(0, AllocationReason.CIRCUIT_FULL)
             continue
         result[member.member_id] = _served(amps, member.max_current)
-        left -= amps
+        left -= extra
     return result
 
 
@@ -147,7 +193,9 @@ def allocate(
 
     Returns one :class:`Allocation` per member id. Offline members get their
     reserve (reason ``OFFLINE``); online members that do not demand current
-    get 0 (``IDLE``); demanding members share what is left by ``policy``.
+    get 0 (``IDLE``) and keep their floor reserved; demanding members share
+    what is left by ``policy``. When what is left cannot even cover their
+    floors, the last plugged in are paused (``CIRCUIT_FULL``) until it does.
     """
     result: dict[str, Allocation] = {}
     reserved = 0
@@ -158,8 +206,9 @@ def allocate(
             reserved += reserve
             result[member.member_id] = Allocation(reserve, AllocationReason.OFFLINE)
         elif not member.demanding:
+            reserved += _floor(member)
             result[member.member_id] = Allocation(0, AllocationReason.IDLE)
-        elif member.max_current < min_current:
+        elif member.max_current < _minimum(member, min_current):
             # A station that cannot even offer the minimum never gets a share.
             result[member.member_id] = Allocation(0, AllocationReason.CIRCUIT_FULL)
         else:
@@ -172,6 +221,11 @@ def allocate(
         budget = Fraction(0)
     else:
         budget = Fraction(available) - reserved
+    while queue and sum(_floor(member) for member in queue) > budget:
+        # The rest of the house takes more than the floors: a paused station
+        # draws nothing, the last plugged in waits first.
+        dropped = queue.pop()
+        result[dropped.member_id] = Allocation(0, AllocationReason.CIRCUIT_FULL)
     share = _uniform if policy is Policy.UNIFORM else _first_in_first_serve
     result.update(share(queue, budget, min_current))
     return result

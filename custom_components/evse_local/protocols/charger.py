@@ -72,6 +72,14 @@ class Charger(ABC):
         """Change the charging current; volatile unless ``persist``."""
         raise EvseUnsupportedError("max current")
 
+    async def set_fallback_current(self, amps: int) -> None:
+        """Write what the charger offers without Home Assistant (persistent).
+
+        A charging group sets it to a current that is safe on its circuit.
+        It is a write to the charger's memory: only when it changes.
+        """
+        raise EvseUnsupportedError("fallback current")
+
     async def set_service_level(self, level: ServiceLevel) -> None:
         """Choose J1772 service level 1, 2 or automatic detection."""
         raise EvseUnsupportedError("service level")

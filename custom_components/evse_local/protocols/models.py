@@ -145,6 +145,9 @@ class Capability(StrEnum):
     ABSOLUTE_MAX_CURRENT = "absolute_max_current"
     AVAILABILITY = "availability"
     UNLOCK = "unlock"
+    FALLBACK_CAPS_CURRENT = "fallback_caps_current"
+    """The saved current (what it offers without us) also caps every volatile
+    set point: current OpenEVSE firmware's ``max_current_soft``."""
 
 
 class ApiGeneration(StrEnum):
@@ -254,6 +257,10 @@ class ChargerSnapshot:
     """Current offered to the vehicle by the pilot, in A."""
     max_current: int | None = None
     """Configured charging current set point, in A."""
+    fallback_current: int | None = None
+    """What the charger offers without Home Assistant (after a reboot, an
+    unplug, a released claim): its persistent current setting, in A; None
+    when it cannot be read."""
     min_current_limit: int | None = None
     max_current_limit: int | None = None
     service_level: ServiceLevel | None = None

@@ -148,6 +148,8 @@ def snapshot_from(readings: Readings) -> ChargerSnapshot:
         session_energy=None if session_ws is None else session_ws / 3600,
         lifetime_energy=None if lifetime_kwh is None else round(lifetime_kwh * 1000),
         max_current=readings.integer(reg.AMPERE_VOLATILE),
+        # A restart brings AMPERE_VOLATILE back to the saved current.
+        fallback_current=readings.integer(reg.AMPERE_EEPROM),
         min_current_limit=MIN_CURRENT,
         max_current_limit=readings.integer(reg.AMPERE_MAX),
         phase_voltages=(
@@ -235,6 +237,13 @@ class GoeCharger(Charger):
         else:
             blocks = (rotation[self._next % len(rotation)],)
             self._next += 1
+            # A setting whose write failed is unknown: read it again now.
+            blocks += tuple(
+                block
+                for block in rotation
+                if block not in blocks
+                and any(self.readings.raw(r) is None for r in block.registers)
+            )
         await read_blocks(self.client, self.readings, blocks)
         self._connection = connection
         self.snapshot = snapshot_from(self.readings)
@@ -249,10 +258,18 @@ class GoeCharger(Charger):
     ) -> None:
         """Write with function 16, then read back: the charger must confirm."""
         words = encode(register, value)
-        await self.client.write(register.address, words)
-        await read_blocks(
-            self.client, self.readings, plan_reads((register, *also_read))
-        )
+        try:
+            await self.client.write(register.address, words)
+            await read_blocks(
+                self.client, self.readings, plan_reads((register, *also_read))
+            )
+        except EvseError:
+            # It may or may not have been applied: unknown until read again
+            # (a charging group counts an unknown current at the maximum).
+            for forgotten in (register, *also_read):
+                self.readings.forget(forgotten)
+            self._refresh_snapshot()
+            raise
         confirmed = self.readings.raw(register)
         self._refresh_snapshot()
         if confirmed != words:
@@ -278,6 +295,10 @@ class GoeCharger(Charger):
             await self._write(reg.AMPERE_EEPROM, amps, also_read=(reg.AMPERE_VOLATILE,))
         else:
             await self._write(reg.AMPERE_VOLATILE, amps)
+
+    async def set_fallback_current(self, amps: int) -> None:
+        """AMPERE_EEPROM: what the charger offers after a restart."""
+        await self.set_max_current(amps, persist=True)
 
     async def set_access_control(self, mode: AccessControl) -> None:
         """ACCESS_STATE: open, RFID/app, price automatic or scheduler."""

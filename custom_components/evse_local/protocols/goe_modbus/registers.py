@@ -499,6 +499,11 @@ class Readings:
         for offset, word in enumerate(words):
             self.words[address + offset] = word
 
+    def forget(self, register: Register) -> None:
+        """Drop ``register``: its value is unknown until it is read again."""
+        for address in register.addresses:
+            self.words.pop(address, None)
+
     def raw(self, register: Register) -> list[int] | None:
         """Return the words of ``register``; None until all were read."""
         words = [self.words.get(address) for address in register.addresses]

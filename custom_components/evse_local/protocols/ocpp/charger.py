@@ -72,8 +72,14 @@ class OcppCharger(Charger):
         await self.station.set_paused(paused)
 
     async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
-        """Charging profile limit (``persist`` does not apply to OCPP)."""
+        """Set the session's profile; with ``persist`` the default profile too."""
+        if persist:
+            await self.station.set_default_limit(amps)
         await self.station.set_current_limit(amps)
+
+    async def set_fallback_current(self, amps: int) -> None:
+        """Write the TxDefaultProfile: what new sessions start at without us."""
+        await self.station.set_default_limit(amps)
 
     async def restart(self) -> None:
         """Soft reset (waits for a running session to stop)."""

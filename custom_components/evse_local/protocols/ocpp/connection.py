@@ -455,6 +455,12 @@ class OcppConnection(ChargePoint):
             transaction_id=transaction_id, id_tag_info={"status": "Accepted"}
         )
 
+    @after("StartTransaction")
+    def after_start_transaction(self, **_: Any) -> None:
+        """Put our pause or limit on the new session (a TxProfile ends with it)."""
+        if (station := self._live()) is not None:
+            self.spawn(station.session_started(), f"ocpp session {self.id}")
+
     # Lenient: transactionData may carry Blink's unit spellings.
     @on("StopTransaction", skip_schema_validation=True)
     def on_stop_transaction(self, **payload: Any) -> Any:

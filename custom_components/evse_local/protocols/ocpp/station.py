@@ -4,10 +4,22 @@ An :class:`OcppStation` outlives connections: a reconnect attaches a new
 :class:`OcppConnection`, the state (transaction, limits, last readings)
 stays. ``export_state``/``restore_state`` carry it over a restart.
 
-Current control is a ``TxDefaultProfile`` on connector 1 (ours: one id, one
-stack level), pause is the same profile at 0 A: the session stays alive and
-resumes without a new authorisation. A charger that refuses profiles falls
-back to RemoteStop/RemoteStartTransaction (and ``profiles_refused`` tells the
+Current control has two layers, as OCPP 1.6 intends (§3.13):
+
+- the **session** current is a ``TxProfile`` on the running transaction:
+  our current limit, or 0 A for a pause (the session stays alive and resumes
+  without a new authorisation). It ends with the transaction by itself, so
+  the station puts it back at every StartTransaction: a pause and a current
+  limit last until they are changed, like a setting;
+- the **fallback** is a ``TxDefaultProfile``: what every new session starts
+  at, also while Home Assistant is away. It is written only when asked
+  (``set_default_limit``: a charging group's safe current, or a saved
+  current), so frequent control never touches the charger's stored profiles.
+
+A charger that refuses a TxProfile but takes a TxDefaultProfile gets
+everything as its TxDefaultProfile (the fallback is then the live limit);
+one that refuses profiles altogether falls back to
+RemoteStop/RemoteStartTransaction (and ``profiles_refused`` tells the
 integration to raise a repair issue).
 """
 
@@ -55,14 +67,16 @@ _LOGGER = logging.getLogger(__name__)
 CONNECTOR = 1
 """The MQ 200 has one connector; 0 addresses the whole charger."""
 PROFILE_ID = 7301
-"""Our charging profile's id: re-sending it replaces it, nothing piles up."""
+"""Our TxDefaultProfile's id: re-sending it replaces it, nothing piles up."""
+SESSION_PROFILE_ID = 7302
+"""Our TxProfile's id (the running session)."""
 STACK_LEVEL = 8
 """Above a vendor cloud's usual level 0, below the MQ 200's maximum of 99."""
 MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
 DEFAULT_MAX_CURRENT = 32
 DEFAULT_ID_TAG = "evse_local"
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 CAPABILITIES = frozenset(
     {
@@ -218,6 +232,11 @@ class OcppStation:
         self._stopped_ids: deque[int] = deque(maxlen=32)
         self._next_transaction_id = 1
         self._current_limit: int | None = None
+        self._default_limit: int | None = None
+        self._limit_unknown = False
+        self.session_profiles_refused = False
+        """A TxProfile was refused: the TxDefaultProfile carries the limit."""
+        self._clear_old_default = False
         self._paused = False
         self._remote_stopped = False
         self._last_snapshot: ChargerSnapshot | None = None
@@ -314,14 +333,34 @@ class OcppStation:
             _LOGGER.debug("%s: measurands %s", self.charge_point_id, status)
             self.accepted_measurands = measurands
             break
-        # A reboot may have dropped our profile: put it back.
-        if self._current_limit is not None or self._paused:
-            try:
-                await self._set_profile(0 if self._paused else self._limit)
-            except EvseCommandRejectedError:
-                self.profiles_refused = True
-            except EvseError as err:
-                _LOGGER.info("%s: profile not restored: %s", self.charge_point_id, err)
+        # A reboot may have dropped our profiles: put them back.
+        try:
+            await self._restore_profiles()
+        except EvseCommandRejectedError:
+            self.profiles_refused = True
+        except EvseError as err:
+            _LOGGER.info("%s: profile not restored: %s", self.charge_point_id, err)
+        self._changed()
+
+    async def _restore_profiles(self) -> None:
+        if self._clear_old_default:
+            # Before version 2 the live limit (and pause) was our
+            # TxDefaultProfile: it must not stay the fallback.
+            await self._send(call.ClearChargingProfile(id=PROFILE_ID))
+            self._clear_old_default = False
+        if self._default_limit is not None and not self.session_profiles_refused:
+            await self._set_profile(self._default_limit, default=True)
+        if self._transaction is not None:
+            await self._apply_session()
+
+    async def session_started(self) -> None:
+        """Put our pause or current limit on a new session (its TxProfile)."""
+        if self.profiles_refused or (self._current_limit is None and not self._paused):
+            return
+        try:
+            await self._apply_session()
+        except EvseError as err:
+            _LOGGER.info("%s: session profile not set: %s", self.charge_point_id, err)
         self._changed()
 
     async def _configure(self, connection: OcppConnection, key: str, value: str) -> str:
@@ -455,11 +494,12 @@ class OcppStation:
 
     @property
     def _limit(self) -> int:
-        return (
-            self._current_limit
-            if self._current_limit is not None
-            else self.max_current_limit
-        )
+        """What a session runs at when not paused."""
+        if self._current_limit is not None:
+            return self._current_limit
+        if self._default_limit is not None:
+            return self._default_limit
+        return self.max_current_limit
 
     @property
     def snapshot(self) -> ChargerSnapshot:
@@ -491,7 +531,9 @@ class OcppStation:
             pilot_current=None
             if meter.offered_current is None
             else round(meter.offered_current),
-            max_current=self._limit,
+            # Unknown after a command whose answer never came.
+            max_current=None if self._limit_unknown else self._limit,
+            fallback_current=self._default_limit,
             min_current_limit=MIN_CURRENT,
             max_current_limit=self.max_current_limit,
             phase_currents=as_phases(meter.phase_currents),
@@ -522,14 +564,15 @@ class OcppStation:
         result = await connection.send_call(payload)
         return str(result.status)
 
-    async def _set_profile(self, amps: int) -> None:
+    async def _set_profile(self, amps: int, *, default: bool) -> None:
+        """Install our TxDefaultProfile, or the running session's TxProfile."""
         # Absolute from a day ago: a charger clock running a little behind
         # ours must not see a schedule that starts in the future.
         start = utc_now() - timedelta(days=1)
-        profile = {
-            "charging_profile_id": PROFILE_ID,
+        profile: dict[str, Any] = {
+            "charging_profile_id": PROFILE_ID if default else SESSION_PROFILE_ID,
             "stack_level": STACK_LEVEL,
-            "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_purpose": "TxDefaultProfile" if default else "TxProfile",
             "charging_profile_kind": "Absolute",
             "charging_schedule": {
                 "charging_rate_unit": "A",
@@ -537,6 +580,8 @@ class OcppStation:
                 "charging_schedule_period": [{"start_period": 0, "limit": float(amps)}],
             },
         }
+        if not default and self._transaction is not None:
+            profile["transaction_id"] = self._transaction.transaction_id
         status = await self._send(
             call.SetChargingProfile(
                 connector_id=CONNECTOR, cs_charging_profiles=profile
@@ -545,8 +590,35 @@ class OcppStation:
         if status != "Accepted":
             raise EvseCommandRejectedError("SetChargingProfile", status)
 
+    async def _apply_session(self) -> None:
+        """Bring the running session's profile in line with pause and limit."""
+        limit = 0 if self._paused else self._current_limit
+        if self.session_profiles_refused:
+            await self._set_profile(
+                self._limit if limit is None else limit, default=True
+            )
+            self._default_limit = self._limit if limit is None else limit
+            return
+        if self._transaction is None:
+            return
+        if limit is None:
+            # No limit of ours: the fallback (TxDefaultProfile) applies.
+            await self._send(call.ClearChargingProfile(id=SESSION_PROFILE_ID))
+            return
+        try:
+            await self._set_profile(limit, default=False)
+        except EvseCommandRejectedError:
+            # No TxProfile on this charger: the default profile carries it.
+            await self._set_profile(limit, default=True)
+            self.session_profiles_refused = True
+            self._default_limit = limit
+
     async def set_current_limit(self, amps: int) -> None:
-        """Limit the charging current (a TxDefaultProfile on connector 1)."""
+        """Limit the charging current: this session and the next ones.
+
+        Sent as the running session's TxProfile (nothing is stored on the
+        charger); without a session it is sent when the next one starts.
+        """
         if not MIN_CURRENT <= amps <= self.max_current_limit:
             raise ValueError(
                 f"{amps} A is outside {MIN_CURRENT}..{self.max_current_limit} A"
@@ -554,31 +626,78 @@ class OcppStation:
         self._live()
         if self.profiles_refused:
             raise EvseUnsupportedError("the charger refuses charging profiles")
-        if not self._paused:
-            try:
-                await self._set_profile(amps)
-            except EvseCommandRejectedError:
-                self.profiles_refused = True
-                self._changed()
-                raise
+        previous = self._current_limit
         self._current_limit = amps
+        try:
+            if not self._paused:
+                await self._apply_session()
+        except EvseCommandRejectedError:
+            self._current_limit = previous
+            self.profiles_refused = True
+            self._changed()
+            raise
+        except EvseError:
+            # Whether it arrived is unknown: counted at the maximum until a
+            # profile is confirmed again.
+            self._limit_unknown = True
+            self._changed()
+            raise
+        self._limit_unknown = False
+        self._changed()
+
+    async def set_default_limit(self, amps: int) -> None:
+        """Write the TxDefaultProfile: what every new session starts at.
+
+        This is what the charger keeps doing without Home Assistant (the
+        fallback a charging group relies on); the charger stores it, so it
+        is written only when it changes.
+        """
+        if not 0 <= amps <= self.max_current_limit:
+            raise ValueError(f"{amps} A is outside 0..{self.max_current_limit} A")
+        self._live()
+        if self.profiles_refused:
+            raise EvseUnsupportedError("the charger refuses charging profiles")
+        if self.session_profiles_refused:
+            raise EvseUnsupportedError(
+                "the charger's default profile carries the live current"
+            )
+        try:
+            await self._set_profile(amps, default=True)
+        except EvseCommandRejectedError:
+            self.profiles_refused = True
+            self._changed()
+            raise
+        except EvseError:
+            self._default_limit = None
+            self._changed()
+            raise
+        self._default_limit = amps
         self._changed()
 
     async def set_paused(self, paused: bool) -> None:
-        """Pause (0 A profile) or resume (our limit); RemoteStop/Start fallback."""
+        """Pause (0 A session profile) or resume; RemoteStop/Start fallback.
+
+        Like the current limit, a pause lasts until it is undone: a new
+        session starts paused too.
+        """
         self._live()
         if not self.profiles_refused:
+            previous = self._paused
+            self._paused = paused
             try:
-                await self._set_profile(0 if paused else self._limit)
+                await self._apply_session()
             except EvseCommandRejectedError as err:
                 _LOGGER.info(
                     "%s: profile refused (%s), using remote start/stop",
                     self.charge_point_id,
                     err.reply,
                 )
+                self._paused = previous
                 self.profiles_refused = True
+            except EvseError:
+                self._paused = previous
+                raise
             else:
-                self._paused = paused
                 self._remote_stopped = False
                 self._changed()
                 return
@@ -687,6 +806,8 @@ class OcppStation:
             ),
             "next_transaction_id": self._next_transaction_id,
             "current_limit": self._current_limit,
+            "default_limit": self._default_limit,
+            "session_profiles_refused": self.session_profiles_refused,
             "paused": self._paused,
             "remote_stopped": self._remote_stopped,
             "profiles_refused": self.profiles_refused,
@@ -701,7 +822,8 @@ class OcppStation:
         The snapshot is then complete enough to create entities, while
         ``connected`` stays False until the charger connects.
         """
-        if data.get("version") != STATE_VERSION:
+        version = data.get("version")
+        if version not in (1, STATE_VERSION):
             _LOGGER.debug(
                 "%s: ignoring stored state %r",
                 self.charge_point_id,
@@ -736,6 +858,12 @@ class OcppStation:
             self._next_transaction_id = next_id
         limit = data.get("current_limit")
         self._current_limit = limit if isinstance(limit, int) else None
+        default = data.get("default_limit")
+        self._default_limit = default if isinstance(default, int) else None
+        self.session_profiles_refused = data.get("session_profiles_refused") is True
+        # Version 1 kept the live limit (or a 0 A pause) in our
+        # TxDefaultProfile: cleared at the next connection.
+        self._clear_old_default = version == 1
         self._paused = data.get("paused") is True
         self._remote_stopped = data.get("remote_stopped") is True
         self.profiles_refused = data.get("profiles_refused") is True

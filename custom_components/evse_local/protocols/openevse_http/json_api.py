@@ -46,6 +46,9 @@ _CAPABILITIES = frozenset(
         Capability.TIME_LIMIT,
         Capability.RESTART,
         Capability.PUSH,
+        # A claim never exceeds max_current_soft, which is also what the
+        # charger offers once our claim is gone.
+        Capability.FALLBACK_CAPS_CURRENT,
     }
 )
 
@@ -206,6 +209,9 @@ class OpenEvseJsonCharger(Charger):
             min_current_limit=integer(config, "min_current_hard"),
             max_current_limit=integer(config, "max_current_hard")
             or integer(config, "max_current_soft"),
+            # Without our claim (released at unplug, lost at a reboot of the
+            # WiFi module) the charger offers its saved current.
+            fallback_current=integer(config, "max_current_soft"),
             service_level=SERVICE_LEVELS.get(service) if service is not None else None,
             energy_limit=(
                 (integer(limit, "value") or 0) / 1000
@@ -249,6 +255,19 @@ class OpenEvseJsonCharger(Charger):
         else:
             claim = {**self._claim, "charge_current": amps}
         await self._post_claim(claim)
+
+    async def set_fallback_current(self, amps: int) -> None:
+        """Write ``max_current_soft`` (saved) and read ``/config`` back.
+
+        Our claim, if any, stays: only what the charger does without us
+        changes.
+        """
+        await self.transport.send_json("POST", "/config", {"max_current_soft": amps})
+        self._config = expect_object(
+            "/config", await self.transport.get_json("/config")
+        )
+        if self.snapshot is not None:
+            self.snapshot = self._build()
 
     async def set_service_level(self, level: ServiceLevel) -> None:
         """Write ``service`` in ``/config`` (0 = auto, 1, 2)."""

@@ -18,7 +18,7 @@ from ..charger import (
     SessionLimit,
     rapi_time_steps,
 )
-from ..errors import EvseCommandRejectedError, EvseProtocolError
+from ..errors import EvseCommandRejectedError, EvseError, EvseProtocolError
 from ..models import (
     Capability,
     ChargerSnapshot,
@@ -106,8 +106,13 @@ class RapiControlledCharger(Charger):
         """Refresh one setting (round robin)."""
         if not self._supported:
             return
-        code = self._supported[self._next % len(self._supported)]
-        self._next += 1
+        # A setting a failed command left unknown goes first.
+        missing = [code for code in self._supported if code not in self.settings]
+        if missing:
+            code = missing[0]
+        else:
+            code = self._supported[self._next % len(self._supported)]
+            self._next += 1
         self.settings[code] = await self.rapi.query(code)
 
     def forget_session_limits(self) -> None:
@@ -172,12 +177,26 @@ class RapiControlledCharger(Charger):
 
     async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
         """``$SC amps V`` (volatile) unless ``persist`` asks for the EEPROM."""
-        amps_set = await self.rapi.set_current(amps, persist=persist)
+        try:
+            amps_set = await self.rapi.set_current(amps, persist=persist)
+        except EvseError:
+            # It may or may not have been applied: unknown until read again
+            # (a charging group counts an unknown current at the maximum).
+            self.settings.pop("GE", None)
+            raise
         if "GE" in self.settings:
             self.settings["GE"] = {
                 **self.settings["GE"],
                 "amps": amps if amps_set is None else amps_set,
             }
+
+    async def set_fallback_current(self, amps: int) -> None:
+        """``$SC amps``: saved to EEPROM, what the controller starts with.
+
+        It becomes the current in force too. The EEPROM value cannot be read
+        back apart from that; the reply confirms it.
+        """
+        await self.set_max_current(amps, persist=True)
 
     async def set_service_level(self, level: ServiceLevel) -> None:
         """``$SL 1|2|A``, then read the flags back."""

@@ -772,6 +772,18 @@ class GoeSimulator:
         """Settings saved to EEPROM since the last reset."""
         return self.model.eeprom_writes
 
+    @property
+    def offered(self) -> int:
+        """Amps offered to a car right now (0 while charging is not allowed)."""
+        model = self.model
+        return model.settings[AMPERE_VOLATILE] if model.allow else 0
+
+    @property
+    def could_offer(self) -> int:
+        """The most it may offer without commands: now, or after a restart."""
+        model = self.model
+        return max(model.settings[AMPERE_VOLATILE], model.settings[AMPERE_EEPROM])
+
     def advance(self, seconds: float) -> None:
         """Shortcut for ``model.advance``."""
         self.model.advance(seconds)
@@ -787,6 +799,8 @@ class GoeSimulator:
             "allow": model.allow,
             "ampere_volatile": model.settings[AMPERE_VOLATILE],
             "ampere_eeprom": model.settings[AMPERE_EEPROM],
+            "offered": self.offered,
+            "could_offer": self.could_offer,
             "power_w": round(model.power, 1),
             "session_wh": round(model.session_wh, 3),
             "total_wh": round(model.total_wh, 3),

@@ -878,11 +878,18 @@ class Mq200Simulator:
             "status": model.status,
             "transaction_id": self.transaction_id,
             "current_limit": model.current_limit,
+            "offered": model.offered_current,
+            "could_offer": model.could_offer,
             "current": model.current,
             "energy_wh": round(model.energy_wh, 3),
             "frames_sent": dict(self.frames_sent),
             "frames_received": dict(self.frames_received),
         }
+
+    @property
+    def could_offer(self) -> float:
+        """The most it may offer without the central system (see the model)."""
+        return self.model.could_offer
 
     def reset_counters(self) -> None:
         """Zero the frame and connection counters."""

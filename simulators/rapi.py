@@ -217,6 +217,9 @@ class RapiProcessor:
         self.model = model
         self.dialect = dialect
         self.lowercase_hex = lowercase_hex
+        self.ignore_commands = False
+        """Answer set commands ``$OK`` without applying them (a controller
+        that answers polls but ignores its gateway)."""
         supported = dialect.commands | extra_commands
         self._handlers: dict[str, _Handler] = {
             code: handler
@@ -232,6 +235,10 @@ class RapiProcessor:
             return None
         except RapiParseError:
             return _NK
+        if self.ignore_commands and not command.code.startswith("G"):
+            # Acknowledged, not applied: $SC answers the capacity in force.
+            params = (str(self.model.current_capacity),) if command.code == "SC" else ()
+            return RapiReply(ok=True, params=params, sequence=command.sequence)
         handler = self._handlers.get(command.code)
         reply = handler(command.params) if handler else _NK
         if command.code == "FR" and reply.ok:

@@ -34,7 +34,8 @@ from .faults import Fault, FaultQueue
 from .goe import GOE_KIND, GoeModel, GoeSimulator, GoeSimulatorStarter
 from .goplug import GoPlugDevice
 from .legacy import LegacyDevice
-from .model import EVENT_CHANGE, EvseModel
+from .model import EVENT_CHANGE, EvseModel, Mode
+from .rapi import RapiProcessor
 from .starter import Starter
 
 DEVICE_CLASSES: dict[DeviceKind, type[Device]] = {
@@ -272,6 +273,13 @@ class Simulator:
         """Forget injected faults that have not fired yet."""
         self.faults.clear()
 
+    def ignore_commands(self, ignore: bool = True) -> None:
+        """Acknowledge RAPI set commands without applying them (or stop)."""
+        processor = getattr(self.device, "processor", None)
+        if not isinstance(processor, RapiProcessor):
+            raise TypeError(f"{self.kind} has no RAPI controller")
+        processor.ignore_commands = ignore
+
     def reset_counters(self) -> None:
         """Zero the request, RAPI, websocket and EEPROM counters."""
         self.requests.clear()
@@ -293,6 +301,22 @@ class Simulator:
         """Tell push channels that something may have changed."""
         self.device.changed()
 
+    @property
+    def offered(self) -> int:
+        """Amps the pilot offers a car right now (0 while it cannot charge)."""
+        model = self.model
+        return model.current_capacity if model.mode is Mode.ACTIVE else 0
+
+    @property
+    def could_offer(self) -> int:
+        """The most it may offer without anyone commanding it.
+
+        The pilot now, or after a reboot / a released claim: the saved
+        current. What a charging group's safety is measured against.
+        """
+        model = self.model
+        return max(model.current_capacity, model.eeprom_current)
+
     def snapshot(self) -> dict[str, Any]:
         """State and counters, for ``GET /sim/state`` and humans."""
         model = self.model
@@ -309,6 +333,8 @@ class Simulator:
             "fault": None if model.fault_kind is None else str(model.fault_kind),
             "pilot": model.current_capacity,
             "eeprom_current": model.eeprom_current,
+            "offered": self.offered,
+            "could_offer": self.could_offer,
             "milliamps": model.measured_milliamps,
             "voltage": model.voltage,
             "session_wh": round(model.session_wh, 3),

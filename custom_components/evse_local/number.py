@@ -137,6 +137,7 @@ class EnergyNumberDescription(NumberEntityDescription):
     option_key: str
     value_fn: Callable[[EnergyManager], float | None]
     has_fn: Callable[[EnergyManager], bool] = lambda manager: manager.has_solar
+    min_fn: Callable[[EnergyManager], float] | None = None
 
 
 ENERGY_NUMBER_DESCRIPTIONS: tuple[EnergyNumberDescription, ...] = (
@@ -154,6 +155,11 @@ ENERGY_NUMBER_DESCRIPTIONS: tuple[EnergyNumberDescription, ...] = (
         option_key=CONF_CIRCUIT_LIMIT,
         has_fn=lambda manager: manager.is_group,
         value_fn=lambda manager: manager.controller.group.circuit_limit,
+        # Without Home Assistant every member offers its fallback at once.
+        min_fn=lambda manager: max(
+            J1772_MIN_CURRENT,
+            len(manager.members) * manager.controller.group.fallback_current,
+        ),
     ),
     EnergyNumberDescription(
         key="start_delay",
@@ -229,6 +235,14 @@ class EnergyNumber(EnergyEntity, NumberEntity):
     def native_value(self) -> float | None:
         """The setting in force."""
         return self.entity_description.value_fn(self.manager)
+
+    @property
+    def native_min_value(self) -> float:
+        """The lowest value that keeps the setting meaningful."""
+        min_fn = self.entity_description.min_fn
+        if min_fn is None:
+            return super().native_min_value
+        return min_fn(self.manager)
 
     async def async_set_native_value(self, value: float) -> None:
         """Keep the new setting and run the controller with it."""

@@ -386,5 +386,11 @@ async def test_circuit_limit_number(
     await settle(hass)
     assert group.options[CONF_CIRCUIT_LIMIT] == 24
     assert available(hass, group) == "24.0"
+    # Below what the two chargers fall back to together (2 x 6 A): refused.
+    assert state_of(hass, number).attributes["min"] == 12
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": number, "value": 10}, blocking=True
+        )
     assert allocation(hass, group, first) == ("12", "shared")
     assert sim_a.model.current_capacity == sim_b.model.current_capacity == 12

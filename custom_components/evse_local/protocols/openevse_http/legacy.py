@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EvseCommandRejectedError
+from ..errors import EvseCommandRejectedError, EvseError
 from ..models import ChargerSnapshot, ChargerState, DeviceInfo
 from ..rapi.charger import RapiControlledCharger
 from ..rapi.client import RapiClient
@@ -56,6 +56,13 @@ class OpenEvseRapiCharger(RapiControlledCharger):
 
     async def poll(self) -> ChargerSnapshot:
         """``GET /status`` and one RAPI frame."""
+        try:
+            return await self._poll()
+        except EvseError:
+            self.mark_stale()
+            raise
+
+    async def _poll(self) -> ChargerSnapshot:
         status = expect_object("/status", await self.transport.get_json("/status"))
         self._status = status
         fields = status_fields(status)

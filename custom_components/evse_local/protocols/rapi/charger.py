@@ -92,6 +92,9 @@ class RapiControlledCharger(Charger):
         self.settings: dict[str, ReplyValues] = {}
         self._supported: list[str] = []
         self._next = 0
+        # Settings to read again first: after a failed read the charger may
+        # have restarted (its volatile current back at the saved one).
+        self._stale: set[str] = set()
 
     async def setup(self) -> None:
         """Read every setting once; commands answered ``$NK`` are not offered."""
@@ -106,14 +109,24 @@ class RapiControlledCharger(Charger):
         """Refresh one setting (round robin)."""
         if not self._supported:
             return
-        # A setting a failed command left unknown goes first.
-        missing = [code for code in self._supported if code not in self.settings]
+        # A setting a failed command left unknown goes first, then those a
+        # restart may have changed.
+        missing = [
+            code
+            for code in self._supported
+            if code not in self.settings or code in self._stale
+        ]
         if missing:
             code = missing[0]
         else:
             code = self._supported[self._next % len(self._supported)]
             self._next += 1
         self.settings[code] = await self.rapi.query(code)
+        self._stale.discard(code)
+
+    def mark_stale(self) -> None:
+        """Read every setting again after a failed read, the current first."""
+        self._stale = set(self._supported)
 
     def forget_session_limits(self) -> None:
         """Drop ``$SH``/``$S3`` limits: the firmware clears them on unplug."""
@@ -276,10 +289,14 @@ class RapiCharger(RapiControlledCharger):
 
     async def poll(self) -> ChargerSnapshot:
         """Read state, meter and energy, plus one setting."""
-        status = await self.rapi.query("GS")
-        meter = await self.rapi.query("GG")
-        usage = await self.rapi.query("GU")
-        await self.read_next_setting()
+        try:
+            status = await self.rapi.query("GS")
+            meter = await self.rapi.query("GG")
+            usage = await self.rapi.query("GU")
+            await self.read_next_setting()
+        except EvseError:
+            self.mark_stale()
+            raise
         state = state_from_code(_int(status, "state") or 0)
         vflags = _int(status, "vflags")
         if vflags is not None:

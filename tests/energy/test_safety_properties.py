@@ -26,6 +26,7 @@ controller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -311,6 +312,23 @@ event_strategy = st.tuples(
 )
 
 
+def fault_sequences[**P](test: Callable[P, None]) -> Callable[..., None]:
+    """Run ``test`` over a few hundred fault sequences, reproducibly in CI."""
+    return settings(
+        max_examples=300,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )(
+        given(
+            limit=st.integers(24, 80),
+            specs=st.lists(charger_strategy, min_size=2, max_size=4),
+            policy=st.sampled_from(list(Policy)),
+            events=st.lists(event_strategy, max_size=100),
+        )(test)
+    )
+
+
 def _run(world: World, events: list[tuple[str, int, int]]) -> list[int]:
     """Run the events, a control step after each; the worst case after each."""
     sums = []
@@ -321,18 +339,7 @@ def _run(world: World, events: list[tuple[str, int, int]]) -> list[int]:
     return sums
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(
-    limit=st.integers(24, 80),
-    specs=st.lists(charger_strategy, min_size=2, max_size=4),
-    policy=st.sampled_from(list(Policy)),
-    events=st.lists(event_strategy, max_size=100),
-)
+@fault_sequences
 # An increase that reaches a charger which then drops off the network: what
 # it was raised to stays counted, or the next car gets it a second time.
 @example(
@@ -369,18 +376,7 @@ def test_a_set_up_group_never_exceeds_its_circuit(
         assert worst_case <= limit
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(
-    limit=st.integers(24, 80),
-    specs=st.lists(charger_strategy, min_size=2, max_size=4),
-    policy=st.sampled_from(list(Policy)),
-    events=st.lists(event_strategy, max_size=100),
-)
+@fault_sequences
 def test_a_new_group_never_makes_things_worse_and_gets_within(
     limit: int,
     specs: list[tuple[Kind, int, int, int, bool]],

@@ -16,6 +16,7 @@ from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -24,7 +25,7 @@ from custom_components.evse_local.const import DOMAIN
 from simulators import Fault, GoeSimulator, Simulator, start_simulator
 
 from .conftest import add_charger, wait_for
-from .test_group import add_group, allocation, settle
+from .test_group import _setup, add_group, allocation, settle
 
 LIMIT = 40
 SECOND = timedelta(seconds=1)
@@ -66,6 +67,19 @@ async def goplugs(socket_enabled: None) -> AsyncIterator[tuple[Simulator, Simula
         yield first, second
 
 
+async def a_charging_alone(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sims: tuple[Simulator, Simulator],
+) -> tuple[ConfigEntry, ConfigEntry, ConfigEntry]:
+    """A 40 A group of the two; A's car charges at 32 A: (group, a, b)."""
+    group, first, second = await _setup(hass, sims)
+    sims[0].model.plug_in()
+    await run(hass, freezer, sims, 12)
+    assert sims[0].offered == 32
+    return group, first, second
+
+
 async def test_lost_answers_never_let_the_circuit_overload(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -73,13 +87,7 @@ async def test_lost_answers_never_let_the_circuit_overload(
 ) -> None:
     """A's decrease arrives but its answer (and its next polls) are lost."""
     sim_a, sim_b = goplugs
-    first = await add_charger(hass, sim_a)
-    second = await add_charger(hass, sim_b)
-    group = await add_group(hass, [first, second])
-    await settle(hass)
-    sim_a.model.plug_in()
-    await run(hass, freezer, goplugs, 12)
-    assert sim_a.offered == 32
+    group, first, second = await a_charging_alone(hass, freezer, goplugs)
     # The next four requests to A are answered half-way, then cut.
     sim_a.inject(Fault.DROP, count=4, path="/r")
     sim_b.model.plug_in()
@@ -96,13 +104,7 @@ async def test_a_charger_ignoring_commands_gets_its_current_counted(
 ) -> None:
     """A answers polls but keeps its 32 A; B gets what is really left."""
     sim_a, sim_b = goplugs
-    first = await add_charger(hass, sim_a)
-    second = await add_charger(hass, sim_b)
-    group = await add_group(hass, [first, second])
-    await settle(hass)
-    sim_a.model.plug_in()
-    await run(hass, freezer, goplugs, 12)
-    assert sim_a.offered == 32
+    group, first, second = await a_charging_alone(hass, freezer, goplugs)
     sim_a.ignore_commands()
     sim_b.model.plug_in()
     await run(hass, freezer, goplugs, 120)
@@ -124,10 +126,7 @@ async def test_a_reboot_falls_back_within_the_circuit(
     goplugs: tuple[Simulator, Simulator],
 ) -> None:
     sim_a, sim_b = goplugs
-    first = await add_charger(hass, sim_a)
-    second = await add_charger(hass, sim_b)
-    await add_group(hass, [first, second])
-    await settle(hass)
+    await _setup(hass, goplugs)
     sim_a.model.plug_in()
     sim_b.model.plug_in()
     await run(hass, freezer, goplugs, 30)

@@ -249,7 +249,9 @@ def test_solar_decrease_waits_for_the_interval() -> None:
         0, solar=SolarInputs(grid_power_w=-3000, charging_power_w=4600)
     )
     assert commands == [Command("a", 32, None, R.MAXIMUM)]
-    inputs = SolarInputs(grid_power_w=0, charging_power_w=2300)
+    # The car draws 20 A of which the sun covers 10: the budget comes down
+    # at once (10 A imported), the command waits for the interval.
+    inputs = SolarInputs(grid_power_w=2300, charging_power_w=4600)
     assert site.step(3, solar=inputs)[1] == []
     assert site.step(10, solar=inputs)[1] == [Command("a", 10, None, R.SOLAR_LIMITED)]
 

@@ -75,18 +75,21 @@ def test_waits_below_minimum() -> None:
     assert {d.state for d in decisions} == {SolarState.WAITING}
 
 
-def test_start_delay_then_follow_in_1a_steps() -> None:
+def test_start_delay_then_follow() -> None:
     controller = SolarController(SOLAR)
     decisions = run(controller, export(2000), 0, 61)
     assert decisions[0] == SolarDecision(0, SolarState.STARTING, 2000)
     assert decisions[59].state is SolarState.STARTING
     # floor(2000 / 230) = 8 A once the 60 s start delay has passed.
     assert decisions[60] == SolarDecision(8, SolarState.FOLLOWING, 2000)
-    # The car now draws 8 A (1840 W) and 500 W more are exported: 10 A.
-    decision = controller.update(61, export(500, charging=1840), vehicle_waiting=True)
-    assert decision.amps == 10
+    # The car now draws 8 A (1840 W) and 500 W more are exported: 10 A,
+    # 2.17 A more, worth a command once left unused for 200 A s (93 s).
+    more = run(controller, export(500, charging=1840), 61, 100)
+    assert [d.amps for d in more].index(10) == 92
     # Clamped to the maximum.
-    decision = controller.update(62, export(20000), vehicle_waiting=True)
+    decision = controller.update(
+        170, export(20000, charging=2300), vehicle_waiting=True
+    )
     assert decision.amps == 32
 
 
@@ -106,8 +109,12 @@ def test_cloud_of_20s_causes_no_cycle() -> None:
     # Held at the minimum through the cloud: never paused.
     assert {d.amps for d in cloud} == {6}
     assert {d.state for d in cloud} == {SolarState.STOPPING}
-    after = controller.update(121, export(900, charging=1380), vehicle_waiting=True)
-    assert after == SolarDecision(9, SolarState.FOLLOWING, 2280)
+    # The sun is back; the budget climbs from the minimum once the unused
+    # 3.9 A have added up to 200 A s.
+    after = run(controller, export(900, charging=1380), 121, 52)
+    assert after[0] == SolarDecision(6, SolarState.FOLLOWING, 2280)
+    assert after[50].amps == 6
+    assert after[51] == SolarDecision(9, SolarState.FOLLOWING, 2280)
 
 
 def test_pause_after_stop_delay() -> None:
@@ -130,7 +137,9 @@ def test_min_solar_never_pauses() -> None:
     assert controller.update(1, export(1380), vehicle_waiting=True) == SolarDecision(
         6, SolarState.MINIMUM, 1380
     )
-    assert controller.update(2, export(3000), vehicle_waiting=True) == SolarDecision(
+    # 7 A more than the minimum: worth a command after 29 s (200 A s).
+    assert controller.update(29, export(3000), vehicle_waiting=True).amps == 6
+    assert controller.update(30, export(3000), vehicle_waiting=True) == SolarDecision(
         13, SolarState.FOLLOWING, 3000
     )
 
@@ -142,8 +151,8 @@ def test_three_phases() -> None:
     # 6 A x 3 x 230 V = 4140 W.
     assert controller.update(0, export(4139), vehicle_waiting=True).amps == 0
     assert controller.update(1, export(4140), vehicle_waiting=True).amps == 6
-    assert controller.update(2, export(9000), vehicle_waiting=True).amps == 13
-    assert controller.update(3, export(90000), vehicle_waiting=True).amps == 16
+    assert controller.update(31, export(9000), vehicle_waiting=True).amps == 13
+    assert controller.update(41, export(90000), vehicle_waiting=True).amps == 16
 
 
 @pytest.mark.parametrize(
@@ -244,3 +253,108 @@ def test_unplug_restarts_delays() -> None:
     assert controller.update(102, export(2300), vehicle_waiting=True).state is (
         SolarState.STARTING
     )
+
+
+# ------------------------------------------------------------ following calmly
+
+
+def reading(extra_a: float, *, drawing_a: float) -> SolarInputs:
+    """The chargers draw ``drawing_a``; the sun covers ``extra_a`` more (or less)."""
+    return export(extra_a * 230, charging=drawing_a * 230)
+
+
+def at(controller: SolarController, now: float, inputs: SolarInputs) -> SolarDecision:
+    """One update at ``now`` with a car waiting."""
+    return controller.update(now, inputs, vehicle_waiting=True)
+
+
+def test_noise_around_an_ampere_step_sends_nothing() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    # A fridge and meter noise: the surplus swings 0.9 A either side of what
+    # the car draws, reading after reading, for an hour.
+    decisions = [
+        at(controller, 110 + 10 * i, reading(0.9 if i % 2 else -0.9, drawing_a=20))
+        for i in range(360)
+    ]
+    assert {d.amps for d in decisions} == {20}
+    assert {d.state for d in decisions} == {SolarState.FOLLOWING}
+
+
+def test_a_large_deficit_lowers_the_budget_at_the_next_reading() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    # A kettle: 2 kW more load, the car imports 8.7 A for 10 s (77 A s).
+    decision = at(controller, 110, reading(-2000 / 230, drawing_a=20))
+    # Straight to what the sun covers: floor(2600 / 230).
+    assert decision == SolarDecision(11, SolarState.FOLLOWING, 2600)
+
+
+def test_a_small_import_is_tolerated_a_larger_one_briefly() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    # 0.9 A imported: within the 1 A tolerance, for good.
+    held = run(controller, reading(-0.9, drawing_a=20), 101, 600)
+    assert {d.amps for d in held} == {20}
+    # 1.5 A: 0.5 A beyond it adds up to 25 A s after 50 s.
+    lowered = [d.amps for d in run(controller, reading(-1.5, drawing_a=20), 701, 60)]
+    assert lowered.index(18) == 49
+    assert set(lowered[:49]) == {20}
+
+
+def test_a_car_taking_less_than_its_budget_needs_no_command() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    # The car tapers to 10 A: the surplus (15 A) is below the budget, yet
+    # nothing comes from the grid.
+    decisions = run(controller, reading(5, drawing_a=10), 101, 600)
+    assert {d.amps for d in decisions} == {20}
+
+
+def test_more_surplus_is_taken_once_worth_a_command() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    # 1.9 A more: below the 2 A deadband, never.
+    below = run(controller, reading(1.9, drawing_a=20), 101, 900)
+    assert {d.amps for d in below} == {20}
+    # 2.5 A more: the surplus left unused all along is worth the command.
+    decision = at(controller, 1010, reading(2.5, drawing_a=20))
+    assert decision == SolarDecision(22, SolarState.FOLLOWING, 22.5 * 230)
+
+
+def test_a_cloud_edge_between_readings_costs_one_command() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 10, 100)
+    # The cloud leaves over 10 s; a reading every 10 s catches it halfway
+    # (10 A more for 100 A s) and then done (20 A more, 300 A s in all).
+    halfway = at(controller, 110, reading(10, drawing_a=10))
+    assert halfway.amps == 10
+    done = at(controller, 120, reading(20, drawing_a=10))
+    assert done == SolarDecision(30, SolarState.FOLLOWING, 30 * 230)
+
+
+def test_no_deadband_follows_every_reading() -> None:
+    eager = replace(
+        SOLAR, raise_deadband=1, raise_after=0, lower_after=0, import_tolerance=0
+    )
+    controller = SolarController(eager)
+    charging_at(controller, 20, 100)
+    assert at(controller, 101, reading(1.2, drawing_a=20)).amps == 21
+    assert at(controller, 102, reading(-0.2, drawing_a=21)).amps == 20
+
+
+def test_a_lower_maximum_applies_at_once() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    controller.settings = replace(SOLAR, max_current=16)
+    assert at(controller, 101, reading(0, drawing_a=20)).amps == 16
+
+
+def test_time_without_a_meter_adds_nothing_to_the_tallies() -> None:
+    controller = SolarController(SOLAR)
+    charging_at(controller, 20, 100)
+    blind = SolarInputs(grid_power_w=None, charging_power_w=20 * 230)
+    assert {d.amps for d in run(controller, blind, 101, 100)} == {20}
+    # Back with 2.5 A more: 2.5 A s so far, not the 250 A s the 100 s
+    # without readings would make it.
+    assert at(controller, 201, reading(2.5, drawing_a=20)).amps == 20

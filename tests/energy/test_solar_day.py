@@ -1,6 +1,13 @@
-"""The simulated-day benchmark's own pieces: profile, ideal, naive, meter."""
+"""The simulated-day benchmark's own pieces, and EVSE Local over its day.
+
+The benchmark itself runs the simulators over loopback; here the same day
+and the same strategy meet a car that draws what it is offered, so that
+what the controller decides is checked in a second, without servers.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -9,7 +16,10 @@ from benchmarks.solar_day import (
     MAX_A,
     MIN_A,
     NAIVE_AMPS,
+    SOLAR_SHARE_TARGET,
+    STEP_SECONDS,
     VOLTAGE,
+    EvseLocalStrategy,
     Meter,
     NaiveStrategy,
     Outcome,
@@ -18,6 +28,7 @@ from benchmarks.solar_day import (
     ideal,
 )
 from custom_components.evse_local.protocols.models import ChargerSnapshot, ChargerState
+from simulators.model import DRAW_MARGIN_MA
 
 
 def test_profile_is_deterministic_and_plausible() -> None:
@@ -78,3 +89,62 @@ def test_naive_automation_sets_current_once_then_waits_for_its_delay() -> None:
     # Resume above 2.5 kW of export.
     assert naive.decide(100, _snapshot(paused=True), -2000) == (None, None)
     assert NaiveStrategy(0).decide(0, _snapshot(paused=True), -2600) == (None, False)
+
+
+def _charge_the_day(profile: Profile, strategy: EvseLocalStrategy) -> Outcome:
+    """A car plugged in all day takes what it is offered, 250 mA under it.
+
+    As in the benchmark: the strategy reads the charger and the grid meter
+    every control interval; the grid meter sees the car of the second before.
+    """
+    outcome = Outcome(strategy.name)
+    meter = Meter(outcome)
+    setpoint, paused, car_w = MAX_A, False, 0.0
+    for second in range(DAY_SECONDS):
+        if second % STEP_SECONDS == 0:
+            drawing = 0.0 if paused else setpoint - DRAW_MARGIN_MA / 1000
+            snapshot = ChargerSnapshot(
+                state=ChargerState.SLEEPING if paused else ChargerState.CHARGING,
+                vehicle_connected=True,
+                paused=paused,
+                max_current=setpoint,
+                max_current_limit=MAX_A,
+                charging_current=drawing,
+                power=drawing * VOLTAGE,
+            )
+            grid_w = profile.house_w[second] + car_w - profile.solar_w[second]
+            amps, pause = strategy.decide(float(second), snapshot, grid_w)
+            if amps is not None:
+                setpoint = amps
+                outcome.current_commands += 1
+            if pause is not None:
+                paused = pause
+                outcome.pause_commands += 1
+        car_w = 0.0 if paused else (setpoint - DRAW_MARGIN_MA / 1000) * VOLTAGE
+        meter.second(profile, second, car_w)
+    return outcome
+
+
+def test_evse_local_sends_few_commands_over_the_day() -> None:
+    profile = generate_profile()
+    ideal_kwh = ideal(profile).solar_kwh
+    calm = _charge_the_day(profile, EvseLocalStrategy())
+    assert calm.current_commands <= 100
+    assert calm.solar_kwh >= SOLAR_SHARE_TARGET * ideal_kwh
+    # The same controller without a deadband: a command at every ampere.
+    eager = EvseLocalStrategy()
+    solar = eager.controller.solar
+    solar.settings = replace(
+        solar.settings,
+        raise_deadband=1,
+        raise_after=0,
+        lower_after=0,
+        import_tolerance=0,
+    )
+    every_reading = _charge_the_day(profile, eager)
+
+    assert every_reading.current_commands > 150
+    assert calm.pause_commands == every_reading.pause_commands
+    assert calm.cycles == every_reading.cycles
+    # What the calm costs: a little grid energy over a 44 kWh day.
+    assert calm.grid_kwh - every_reading.grid_kwh < 0.3

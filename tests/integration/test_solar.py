@@ -131,6 +131,11 @@ async def test_solar_follows_the_surplus_without_flapping(
     _grid(hass, 2500)
     await _later(hass, freezer, 11)
     assert state_of(hass, state).state == "following"
+    # 4 A more than the minimum: one command once left unused long enough
+    # (200 A s), not one per reading.
+    assert goplug_sim.model.current_capacity == 6
+    for _ in range(5):
+        await _later(hass, freezer, 11)
     assert goplug_sim.model.current_capacity == 10
 
     # A long deficit pauses after the stop delay.

@@ -3,10 +3,21 @@
 The surplus is what the chargers could draw without importing from the
 grid: what they draw now minus what the house imports. A charge starts only
 after the surplus has covered the minimum current for ``start_delay`` and
-stops only after a deficit has lasted ``stop_delay``; in between the budget
-follows the surplus in 1 A steps. A passing cloud (tens of seconds) thus
-costs a little grid energy at the minimum current instead of a pause/resume
-cycle, which wears relays and annoys some cars.
+stops only after a deficit has lasted ``stop_delay`` (evcc's enable and
+disable delays); a passing cloud (tens of seconds) thus costs a little grid
+energy at the minimum current instead of a pause/resume cycle, which wears
+relays and annoys some cars.
+
+In between, the budget moves only when the move is worth a command. Every
+reading adds what the current budget costs to one of two tallies, in
+ampere-seconds: surplus left unused, and current drawn beyond the surplus
+(the import). The budget comes down once the import tally reaches
+``lower_after`` and goes up once the unused tally reaches ``raise_after``
+with at least ``raise_deadband`` amperes to gain, each time straight to what
+the surplus covers. A large change thus moves the budget at the next
+reading, a small one only when it lasts, and noise, a fridge or a kettle's
+few seconds never do; it is the ampere-second form of OpenEVSE's
+asymmetric smoothing of the available current (attack and decay times).
 """
 
 from __future__ import annotations
@@ -61,6 +72,17 @@ class SolarSettings:
     min_current: int = 6
     max_current: int = 32
     battery_first_soc: float | None = None
+    raise_deadband: float = 2.0
+    """Amperes the surplus must exceed the budget by before it rises."""
+    raise_after: float = 200.0
+    """Ampere-seconds of surplus left unused before the budget rises: 20 A
+    more at the next reading (10 s apart), 2 A more after 100 s."""
+    lower_after: float = 25.0
+    """Ampere-seconds drawn beyond the surplus and the tolerance before the
+    budget comes down: 3.5 A of import at the next reading, 1.5 A after 50 s."""
+    import_tolerance: float = 1.0
+    """Amperes drawn beyond the surplus that never count (meter noise, a
+    fridge): less than the one-ampere step the budget moves in."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +97,18 @@ class SolarInputs:
     charging_power_w: float
     battery_power_w: float | None = None
     battery_soc: float | None = None
+
+
+@dataclass(slots=True)
+class _Budget:
+    """The budget being followed and what it has cost since it last moved."""
+
+    amps: int
+    read_at: float
+    unused: float = 0.0
+    """Ampere-seconds of surplus the budget left unused."""
+    imported: float = 0.0
+    """Ampere-seconds drawn beyond the surplus and the import tolerance."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +136,7 @@ class SolarController:
         self._deficit_since: float | None = None
         self._blind_since: float | None = None
         self._last: SolarDecision | None = None
+        self._budget: _Budget | None = None
 
     def _reset(self) -> None:
         self._charging = False
@@ -109,6 +144,7 @@ class SolarController:
         self._deficit_since = None
         self._blind_since = None
         self._last = None
+        self._budget = None
 
     # ------------------------------------------------------------ surplus
 
@@ -134,9 +170,12 @@ class SolarController:
             surplus += battery
         return surplus
 
+    @property
+    def _watts_per_amp(self) -> float:
+        return self.settings.voltage * max(1, self.settings.phases)
+
     def _amps_for(self, surplus_w: float) -> int:
-        watts_per_amp = self.settings.voltage * max(1, self.settings.phases)
-        return math.floor(surplus_w / watts_per_amp)
+        return math.floor(surplus_w / self._watts_per_amp)
 
     def _clamp(self, amps: int) -> int:
         return max(self.settings.min_current, min(self.settings.max_current, amps))
@@ -180,15 +219,54 @@ class SolarController:
         amps = self._amps_for(surplus)
         if mode is SolarMode.MIN_SOLAR:
             # Never pauses, so no delays: the minimum is the floor.
-            if amps > self.settings.min_current:
-                return SolarDecision(self._clamp(amps), SolarState.FOLLOWING, surplus)
-            return SolarDecision(self.settings.min_current, SolarState.MINIMUM, surplus)
+            budget = self._follow(now, surplus, inputs)
+            if budget > self.settings.min_current:
+                return SolarDecision(budget, SolarState.FOLLOWING, surplus)
+            return SolarDecision(budget, SolarState.MINIMUM, surplus)
         return self._solar(now, amps, surplus, inputs)
+
+    def _follow(self, now: float, surplus: float, inputs: SolarInputs) -> int:
+        """Move the budget to what the surplus covers once that is worth a command."""
+        settings = self.settings
+        per_amp = self._watts_per_amp
+        available = surplus / per_amp
+        target = self._clamp(math.floor(available))
+        budget = self._budget
+        if budget is None:
+            self._budget = _Budget(target, now)
+            return target
+        elapsed = max(0.0, now - budget.read_at)
+        budget.read_at = now
+        # The settings may have changed the range since.
+        budget.amps = self._clamp(budget.amps)
+        # What the chargers really draw: a car taking less than its budget
+        # imports nothing, and needs no command.
+        imported = inputs.charging_power_w / per_amp - available
+        budget.imported = max(
+            0.0,
+            budget.imported + (imported - settings.import_tolerance) * elapsed,
+        )
+        gain = available - budget.amps
+        budget.unused = max(0.0, budget.unused + gain * elapsed)
+        if (
+            target < budget.amps
+            and imported > settings.import_tolerance
+            and budget.imported >= settings.lower_after
+        ) or (
+            target > budget.amps
+            and gain >= settings.raise_deadband
+            and budget.unused >= settings.raise_after
+        ):
+            budget = self._budget = _Budget(target, now)
+        return budget.amps
 
     def _blind(self, now: float) -> SolarDecision:
         """Hold while the grid meter is unavailable, then take the safe side."""
         if self._blind_since is None:
             self._blind_since = now
+        if self._budget is not None:
+            # Without readings nothing is learnt about what the budget costs.
+            self._budget.read_at = now
         last = self._last
         if (
             last is not None
@@ -199,6 +277,7 @@ class SolarController:
         self._charging = False
         self._enough_since = None
         self._deficit_since = None
+        self._budget = None
         if self.settings.mode is SolarMode.MIN_SOLAR:
             return SolarDecision(self.settings.min_current, SolarState.MINIMUM, None)
         return SolarDecision(0, SolarState.WAITING, None)
@@ -211,16 +290,21 @@ class SolarController:
         if self._charging:
             if enough:
                 self._deficit_since = None
-                return SolarDecision(self._clamp(amps), SolarState.FOLLOWING, surplus)
+                budget = self._follow(now, surplus, inputs)
+                return SolarDecision(budget, SolarState.FOLLOWING, surplus)
             if self._deficit_since is None:
                 self._deficit_since = now
+            # The budget climbs back from the minimum when the cloud passes.
+            self._budget = _Budget(settings.min_current, now)
             if now - self._deficit_since < settings.stop_delay:
                 # Ride out the cloud at the minimum rather than cycling.
                 return SolarDecision(settings.min_current, SolarState.STOPPING, surplus)
             self._charging = False
             self._deficit_since = None
+            self._budget = None
         if not enough:
             self._enough_since = None
+            self._budget = None
             waiting = (
                 SolarState.BATTERY_FIRST
                 if self._battery_first(inputs) and (inputs.battery_power_w or 0) > 0
@@ -233,4 +317,6 @@ class SolarController:
             return SolarDecision(0, SolarState.STARTING, surplus)
         self._charging = True
         self._enough_since = None
+        # A start sends a command anyway: straight to what the surplus covers.
+        self._budget = _Budget(self._clamp(amps), now)
         return SolarDecision(self._clamp(amps), SolarState.FOLLOWING, surplus)

@@ -81,6 +81,8 @@ NAIVE_RESUME_ABOVE_W = 2500.0
 NAIVE_FOR_SECONDS = 60.0
 
 SOLAR_SHARE_TARGET = 0.95
+DEFAULTS = SolarSettings()
+COMMANDS_TARGET = 100
 
 KIND_LABELS = {"current": "OpenEVSE (JSON API)", "goe": "go-e (Modbus TCP)"}
 
@@ -182,6 +184,30 @@ class Outcome:
     eeprom_writes: int | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+
+# The same day before the budget had a deadband (it followed every reading,
+# commit 354f768), per charger kind: for the before/after comparison.
+BEFORE_DEADBAND = {
+    "current": Outcome(
+        "before",
+        solar_kwh=44.05,
+        grid_kwh=0.84,
+        cycles=11,
+        current_commands=506,
+        pause_commands=25,
+        eeprom_writes=0,
+    ),
+    "goe": Outcome(
+        "before",
+        solar_kwh=44.14,
+        grid_kwh=0.87,
+        cycles=11,
+        current_commands=506,
+        pause_commands=25,
+        eeprom_writes=0,
+    ),
+}
 
 
 class Meter:
@@ -444,6 +470,42 @@ def _yes(condition: bool) -> str:
     return "yes" if condition else "**no**"
 
 
+def _before_after(results: SolarDayResults) -> list[str]:
+    """EVSE Local before the deadband and now (only the benchmark's own day)."""
+    if results.seed != SEED:
+        return []
+    kinds = list(KIND_LABELS)
+    ideal_solar = results.ideal.solar_kwh
+    rows: list[tuple[str, Callable[[Outcome], str]]] = [
+        ("Current commands", lambda i: str(i.current_commands)),
+        ("Pause/resume commands", lambda i: str(i.pause_commands)),
+        (
+            "Solar share of the ideal",
+            lambda i: f"{100 * i.solar_kwh / ideal_solar:.1f} %",
+        ),
+        ("Grid energy drawn by the car (kWh)", lambda i: _kwh(i.grid_kwh)),
+        ("Pause/resume cycles", lambda i: str(i.cycles)),
+    ]
+    return [
+        (
+            "EVSE Local before the deadband (the budget followed every reading, "
+            "commit 354f768) → now:"
+        ),
+        "",
+        "| Metric | " + " | ".join(KIND_LABELS[kind] for kind in kinds) + " |",
+        "| --- | " + " | ".join("---" for _ in kinds) + " |",
+        *(
+            f"| {label} | "
+            + " | ".join(
+                f"{fmt(BEFORE_DEADBAND[k])} → {fmt(results.ours[k])}" for k in kinds
+            )
+            + " |"
+            for label, fmt in rows
+        ),
+        "",
+    ]
+
+
 def solar_day_section(results: SolarDayResults) -> list[str]:
     """The Markdown section: the table, the targets, how it was made."""
     kinds = list(KIND_LABELS)
@@ -512,11 +574,22 @@ def solar_day_section(results: SolarDayResults) -> list[str]:
             for k in kinds
         )
         + " |",
+        f"| ≤ {COMMANDS_TARGET} current commands | "
+        + " | ".join(
+            _yes(results.ours[k].current_commands <= COMMANDS_TARGET) for k in kinds
+        )
+        + " |",
         "",
+        *_before_after(results),
         (
             f"- EVSE Local: `EnergyController` in solar mode (start delay "
             f"{START_DELAY:.0f} s, stop delay {STOP_DELAY:.0f} s, control interval "
-            f"{STEP_SECONDS} s), reading the charger with `poll()` and the grid "
+            f"{STEP_SECONDS} s; the budget comes down once "
+            f"{DEFAULTS.lower_after:.0f} A s are imported beyond "
+            f"{DEFAULTS.import_tolerance:g} A, and goes up once "
+            f"{DEFAULTS.raise_after:.0f} A s of surplus are left unused with at "
+            f"least {DEFAULTS.raise_deadband:g} A to gain: the defaults), reading "
+            "the charger with `poll()` and the grid "
             "meter every 10 s and sending its commands with "
             "`set_max_current(amps, persist=False)` / `set_paused()` through "
             "the integration's adapters (OpenEVSE: claims over the JSON API; "
@@ -531,6 +604,13 @@ def solar_day_section(results: SolarDayResults) -> list[str]:
             "the minute the car charges from the grid at 06:00 before the "
             "automation pauses it; EVSE Local pauses a car plugged in without "
             "surplus at once."
+        ),
+        (
+            "- The deadband's price is grid energy: an import under the "
+            "tolerance is left alone, and each drop costs its first "
+            "ampere-seconds before the budget follows; in return a fridge, "
+            "meter noise or a cloud edge caught between two readings no longer "
+            "sends a command."
         ),
         (
             "- Ideal: offline, with perfect knowledge of every second; any "

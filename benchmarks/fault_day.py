@@ -673,7 +673,7 @@ def fault_day_section(results: FaultDayResults) -> list[str]:
             "Ampere-seconds above the circuit, could draw",
             *(_as(r.could.ampere_seconds) for r in runs),
         ],
-        ["… seconds above", *(str(r.could.seconds) for r in runs)],
+        ["… seconds above", *(f"{r.could.seconds:,}" for r in runs)],
         [
             "Largest overshoot, could draw",
             *(f"{_amps(r.could.largest_a)} A" for r in runs),
@@ -687,6 +687,7 @@ def fault_day_section(results: FaultDayResults) -> list[str]:
             "Largest overshoot, cars drew",
             *(f"{_amps(r.drawn.largest_a)} A" for r in runs),
         ],
+        ["… at", *(_clock(r.drawn.worst_s) for r in runs)],
         ["EEPROM writes (OpenEVSE / go-e / MQ 200)", *(_eeprom(r) for r in runs)],
         ["Current/pause commands sent", *(str(r.counters.commands) for r in runs)],
         [

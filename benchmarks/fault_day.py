@@ -270,15 +270,18 @@ class Overshoot:
     ampere_seconds: float = 0.0
     largest_a: float = 0.0
     seconds: int = 0
+    while_away: float = 0.0
+    """Ampere-seconds above while Home Assistant was gone."""
     first_s: int | None = None
     worst_s: int | None = None
     worst_members: dict[str, float] = field(default_factory=dict)
 
-    def add(self, second: int, values: dict[str, float]) -> None:
+    def add(self, second: int, values: dict[str, float], *, away: bool = False) -> None:
         excess = sum(values.values()) - LIMIT_A
         if excess <= 1e-9:
             return
         self.ampere_seconds += excess
+        self.while_away += excess if away else 0.0
         self.seconds += 1
         if self.first_s is None:
             self.first_s = second
@@ -481,11 +484,16 @@ class _Day:
                 await home.control(float(second))
                 refusing |= home.refusing_seen
             if second >= 0:
+                away = home is None
                 outcome.could.add(
-                    second, {key: side.could_offer for key, side in sides.items()}
+                    second,
+                    {key: side.could_offer for key, side in sides.items()},
+                    away=away,
                 )
                 outcome.drawn.add(
-                    second, {key: side.drawn_a for key, side in sides.items()}
+                    second,
+                    {key: side.drawn_a for key, side in sides.items()},
+                    away=away,
                 )
             for member_id, side in sides.items():
                 before = side.total_wh
@@ -682,6 +690,10 @@ def fault_day_section(results: FaultDayResults) -> list[str]:
         [
             "Ampere-seconds above the circuit, cars drew",
             *(_as(r.drawn.ampere_seconds) for r in runs),
+        ],
+        [
+            "… of which while Home Assistant was gone",
+            *(_as(r.drawn.while_away) for r in runs),
         ],
         [
             "Largest overshoot, cars drew",

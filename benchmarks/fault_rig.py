@@ -370,6 +370,8 @@ class Mq200Side:
             model=Mq200Model(max_current=STATION_MAX_A, voltage=VOLTAGE),
             quirks=Mq200Quirks(),
             time_factor=0,
+            # The ocpp library checks schemas in a thread pool: off for speed
+            # (our central system checks what it receives, as in Home Assistant).
             validate_schemas=False,
             reconnect_delay=MQ200_RECONNECT_S,
             reboot_seconds=MQ200_RECONNECT_S,

@@ -58,9 +58,10 @@ def test_overshoot_integrates_only_the_excess() -> None:
     overshoot = Overshoot()
     overshoot.add(0, {"a": 20, "b": LIMIT_A - 20})
     overshoot.add(1, {"a": 32, "b": 20})
-    overshoot.add(2, {"a": 26, "b": 20})
-    overshoot.add(3, {"a": 6, "b": 6})
+    overshoot.add(2, {"a": 26, "b": 20}, away=True)
+    overshoot.add(3, {"a": 6, "b": 6}, away=True)
     assert overshoot.ampere_seconds == 12 + 6
+    assert overshoot.while_away == 6
     assert overshoot.seconds == 2
     assert overshoot.largest_a == 12
     assert (overshoot.first_s, overshoot.worst_s) == (1, 1)

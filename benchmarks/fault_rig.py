@@ -81,7 +81,7 @@ ENERGY_SAVE_DELAY_S = 60
 MAX_RERUNS = 10
 
 # Wall-clock timeouts: only the injected faults should ever reach them.
-GOE_TIMEOUT_S = 0.5
+GOE_TIMEOUT_S = 1.0
 HTTP_TIMEOUT_S = 10.0
 # A charger that went away is tried again at the next poll (the real
 # clients back off in wall-clock time, which would mean hours here).

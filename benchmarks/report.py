@@ -9,6 +9,7 @@ from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL
 
 from .common import PushWindow, Timing, Traffic, Unavailable
 from .evse_local import EvseLocalKind
+from .fault_day import FaultDayResults, fault_day_section
 from .goe import RATIO_TARGET, TRANSACTIONS_TARGET, GoeResults, ModbusTraffic
 from .in_hass import HassLatency
 from .reference import (
@@ -41,6 +42,7 @@ class Results:
     hass_latency: dict[str, dict[str, HassLatency | Unavailable]]
     goe: GoeResults
     solar_day: SolarDayResults | None = None
+    fault_day: FaultDayResults | None = None
 
 
 @dataclass(slots=True)
@@ -712,6 +714,11 @@ def markdown(results: Results) -> str:
             *(
                 [*solar_day_section(results.solar_day), ""]
                 if results.solar_day is not None
+                else []
+            ),
+            *(
+                fault_day_section(results.fault_day)
+                if results.fault_day is not None
                 else []
             ),
         ]

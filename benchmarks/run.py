@@ -2,7 +2,8 @@
 
 Writes ``benchmarks/results.md`` (the table and how it was made, meant to be
 committed) and the raw data to ``benchmarks/results/<UTC time>.json`` (git
-ignored). Takes well under two minutes; nothing here asserts a time.
+ignored). Takes about three minutes (the fault day two of them); nothing here
+asserts a time.
 
 What is compared: EVSE Local (this repository) and python-openevse-http, the
 library behind Home Assistant's core ``openevse`` integration and the HACS
@@ -11,7 +12,10 @@ and on the go-e Modbus simulator, EVSE Local next to a YAML Modbus setup that
 reads one register per entity (``benchmarks/goe.py``); and a simulated solar
 day, EVSE Local's energy controller next to the usual automation and an
 ideal follower (``benchmarks/solar_day.py``, also written alone to
-``benchmarks/results/solar_day.md``).
+``benchmarks/results/solar_day.md``); and a fault day, a charging group
+under seeded random faults before and after the circuit-safety change
+(``benchmarks/fault_day.py``, also written alone to
+``benchmarks/results/fault_day.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pathlib import Path
 from .common import KINDS, Traffic, Unavailable
 from .evse_local import measure_kind as measure_evse_local
 from .evse_local import push_alone as evse_local_push_alone
+from .fault_day import markdown as fault_day_markdown
+from .fault_day import measure_fault_day
 from .goe import measure_goe
 from .in_hass import (
     EVSE_LOCAL,
@@ -86,6 +92,7 @@ async def collect(args: argparse.Namespace) -> Results:
         )
     goe = await measure_goe(polls=args.polls, reps=args.reps, changes=args.changes)
     solar_day = await measure_solar_day()
+    fault_day = await measure_fault_day()
     compatibility = await probe_compatibility()
     push_alone = {
         EVSE_LOCAL: await evse_local_push_alone(args.minutes),
@@ -138,6 +145,7 @@ async def collect(args: argparse.Namespace) -> Results:
         hass_latency=hass_latency,
         goe=goe,
         solar_day=solar_day,
+        fault_day=fault_day,
     )
 
 
@@ -181,5 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         if results.solar_day is not None:
             (raw_dir / "solar_day.md").write_text(
                 solar_day_markdown(results.solar_day), encoding="utf-8"
+            )
+        if results.fault_day is not None:
+            (raw_dir / "fault_day.md").write_text(
+                fault_day_markdown(results.fault_day), encoding="utf-8"
             )
     return 0

@@ -632,9 +632,10 @@ class _Mq200ChargePoint(ChargePoint):  # type: ignore[misc, unused-ignore]
         )
 
     @_handles("SetChargingProfile")
-    def on_set_charging_profile(
+    async def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> Any:
+        await self.sim.transaction_taken_in()
         return call_result.SetChargingProfile(
             status=self.sim.set_charging_profile(connector_id, cs_charging_profiles)
         )
@@ -834,6 +835,9 @@ class Mq200Simulator:
         self._energy_samples = 0
         self._outgoing: dict[str, str] = {}
         self._incoming: dict[str, str] = {}
+        self._starting: asyncio.Event | None = None
+        """Set once the StartTransaction in flight is taken in (or given up)."""
+        self._start_answered = False
 
     # ------------------------------------------------------------ state
 
@@ -1055,6 +1059,20 @@ class Mq200Simulator:
         calls = self._outgoing if incoming else self._incoming
         action = calls.pop(unique_id, "?")
         counter[f"{action}.{'error' if kind == _ERROR else 'conf'}"] += 1
+        if incoming and action == "StartTransaction":
+            self._start_answered = True
+
+    async def transaction_taken_in(self) -> None:
+        """Wait until an answered StartTransaction is known to the charger.
+
+        The central system may send the new transaction's TxProfile right
+        behind the answer; a charger handles frames in order, so it knows
+        the transaction by then. Only waits once the answer has arrived (the
+        reader that must deliver it is the one calling).
+        """
+        starting = self._starting
+        if starting is not None and self._start_answered:
+            await starting.wait()
 
     # ------------------------------------------------------------ handlers
 
@@ -1488,18 +1506,27 @@ class Mq200Simulator:
         now = self._now()
         if self.quirks.transaction_started:
             await self._transaction_started(id_tag, now)
-        reply = await self._call(
-            call.StartTransaction(
-                connector_id=1, id_tag=id_tag, meter_start=meter_start, timestamp=now
+        starting = self._starting = asyncio.Event()
+        self._start_answered = False
+        try:
+            reply = await self._call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag=id_tag,
+                    meter_start=meter_start,
+                    timestamp=now,
+                )
             )
-        )
-        if reply is None:
-            model.refused = True
-            return
-        transaction = Transaction(
-            int(reply.transaction_id), id_tag, meter_start, model.clock
-        )
-        model.transaction = transaction
+            if reply is None:
+                model.refused = True
+                return
+            transaction = Transaction(
+                int(reply.transaction_id), id_tag, meter_start, model.clock
+            )
+            model.transaction = transaction
+        finally:
+            self._starting = None
+            starting.set()
         if reply.id_tag_info["status"] != _ACCEPTED:
             model.refused = True
             await self._stop_transaction(transaction, "DeAuthorized")

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from ocpp.routing import after as _after  # type: ignore[import-untyped, unused-ignore]
 from ocpp.routing import on as _on  # type: ignore[import-untyped, unused-ignore]
 from ocpp.v16 import (  # type: ignore[import-untyped, unused-ignore]
     ChargePoint,
@@ -44,6 +45,11 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 def on(action: str) -> Callable[[Handler], Handler]:
     decorator: Callable[[Handler], Handler] = _on(action)
+    return decorator
+
+
+def after(action: str) -> Callable[[Handler], Handler]:
+    decorator: Callable[[Handler], Handler] = _after(action)
     return decorator
 
 
@@ -102,6 +108,23 @@ class CentralCp(ChargePoint):  # type: ignore[misc, unused-ignore]
             id_tag_info={"status": self.cs.start_status},
         )
 
+    @after("StartTransaction")
+    async def after_start(self, **_: Any) -> None:
+        # Like a central system that puts its limit on the new session at
+        # once (the library runs this as a task right after the answer).
+        if (limit := self.cs.tx_profile_after_start) is not None:
+            reply = await self.call(
+                call.SetChargingProfile(
+                    connector_id=1,
+                    cs_charging_profiles=profile(
+                        limit,
+                        purpose="TxProfile",
+                        transaction_id=self.cs.next_transaction,
+                    ),
+                )
+            )
+            self.cs.record(self.id, "SetChargingProfile.conf", {"status": reply.status})
+
     @on("StopTransaction")
     def on_stop(self, **payload: Any) -> Any:
         self.cs.record(self.id, "StopTransaction", payload)
@@ -142,6 +165,7 @@ class MiniCs:
         self.authorize_status = "Accepted"
         self.start_status = "Accepted"
         self.next_transaction = 0
+        self.tx_profile_after_start: float | None = None
         self.silent: set[str] = set()
         self.log: list[tuple[str, str, dict[str, Any]]] = []
         self.cps: dict[str, CentralCp] = {}
@@ -649,6 +673,34 @@ async def test_fault(cs: MiniCs, sim: Mq200Simulator) -> None:
 
 
 # ---------------------------------------------------------------- smart charging
+
+
+@pytest.mark.parametrize("validate", [True, False])
+async def test_a_tx_profile_sent_with_the_start_answer_is_taken(
+    cs: MiniCs, validate: bool
+) -> None:
+    """The new transaction's TxProfile may follow its answer in the same breath.
+
+    A charger handles frames in order, so it knows the transaction by then.
+    Without schema validation (which yields to a thread) the simulator used
+    to look at the profile before its StartTransaction had seen the answer,
+    and rejected it.
+    """
+    cs.tx_profile_after_start = 10
+    charger = Mq200Simulator(
+        cs.url,
+        "MQ200-1",
+        time_factor=0,
+        validate_schemas=validate,
+        model=Mq200Model(start_time=START),
+    )
+    async with charger:
+        await charger.wait_accepted()
+        charger.model.plug_in()
+        await charger.sync()
+        await until(lambda: bool(cs.payloads("SetChargingProfile.conf")))
+        assert cs.payloads("SetChargingProfile.conf") == [{"status": "Accepted"}]
+        assert charger.model.current_limit == 10
 
 
 async def test_tx_default_profile_limits_and_pauses(

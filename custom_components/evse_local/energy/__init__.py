@@ -24,6 +24,15 @@ from .controller import (
     GroupSettings,
     MemberReading,
 )
+from .prices import (
+    FixedTariff,
+    PriceDataError,
+    PriceError,
+    PriceForecast,
+    PriceSlot,
+    PriceSource,
+    parse_price_attributes,
+)
 from .solar import (
     SolarController,
     SolarDecision,
@@ -40,10 +49,16 @@ __all__ = [
     "Command",
     "ControlResult",
     "EnergyController",
+    "FixedTariff",
     "GroupSettings",
     "MemberReading",
     "MemberState",
     "Policy",
+    "PriceDataError",
+    "PriceError",
+    "PriceForecast",
+    "PriceSlot",
+    "PriceSource",
     "SolarController",
     "SolarDecision",
     "SolarInputs",
@@ -51,4 +66,5 @@ __all__ = [
     "SolarSettings",
     "SolarState",
     "allocate",
+    "parse_price_attributes",
 ]

@@ -236,11 +236,26 @@ def test_tibber_get_prices_response_in_a_template_sensor() -> None:
     one_home = parse_price_attributes({"prices": {"Home": prices}})
     as_list = parse_price_attributes({"prices": prices})
     assert one_home == as_list
-    assert one_home.source is PriceSource.TIBBER
+    assert one_home.source is PriceSource.GENERIC
     assert len(one_home.slots) == 24
     with pytest.raises(PriceDataError) as error:
         parse_price_attributes({"prices": {"Home": prices, "Cabin": prices}})
     assert error.value.reason is PriceError.MALFORMED
+
+
+def test_core_nordpool_action_response_in_a_template_sensor() -> None:
+    area = [
+        {
+            "start": start.astimezone(UTC).isoformat(),
+            "end": end.astimezone(UTC).isoformat(),
+            "price": 85.3,
+        }
+        for start, end in local_day(NOV3, QUARTER)
+    ]
+    forecast = parse_price_attributes({"prices": {"SE3": area}}, unit="SEK/MWh")
+    assert forecast.source is PriceSource.GENERIC
+    assert len(forecast.slots) == 96
+    assert forecast.slots[0].price == pytest.approx(0.0853)
 
 
 def test_octopus_rates() -> None:

@@ -9,28 +9,24 @@ prices describes a :class:`FixedTariff` (daily off-peak windows) instead.
 Attribute shapes understood (looked up in each integration's sources;
 ``docs/price-sensors.md`` has an example of each):
 
-========================  ==============================  =====================
-integration               lists of entries                one entry
-========================  ==============================  =====================
-Nord Pool (HACS           ``raw_today``, ``raw_tomorrow``  ``start``, ``end``
-custom-components/         (``tomorrow_valid`` says        (datetimes), ``value``
-nordpool); Energi Data     whether tomorrow is in)         (``None`` before it is
-Service uses the same                                      known); Energi Data
-lists                                                      Service: ``hour``,
-                                                           ``price``
-ENTSO-e (HACS             ``prices_today``,               ``time`` (ISO string
-JaccoR/hass-entso-e)      ``prices_tomorrow``; ``prices``  ``2025-10-01
-                          only when neither is there      00:00:00+02:00``),
-                                                          ``price``
-Tibber (price sensor      ``today``, ``tomorrow``          ``startsAt`` (ISO),
-from the Tibber API, or                                   ``total`` (plus
-a template sensor with                                    ``energy``, ``tax``,
-``tibber.get_prices``)    ``prices``: a list, or the       ``level``);
-                          action's ``{home: list}``        ``start_time``,
-                                                          ``price``
-Octopus Energy (HACS      ``rates``                       ``start``, ``end``,
-BottlecapDave)                                            ``value_inc_vat``
-========================  ==============================  =====================
+- **Nord Pool** (HACS ``custom-components/nordpool``): ``raw_today`` and
+  ``raw_tomorrow``, entries ``{start, end, value}`` with datetimes and a
+  ``value`` that is None until published; ``tomorrow_valid`` says whether
+  tomorrow is in. Energi Data Service uses the same lists with entries
+  ``{hour, price}``.
+- **ENTSO-e** (HACS ``JaccoR/hass-entso-e``): ``prices_today`` and
+  ``prices_tomorrow``, entries ``{time, price}`` with ``time`` an ISO string
+  (``2025-10-01 00:00:00+02:00``) and no end (its ``prices`` repeats them).
+- **Tibber** priceInfo (a REST or template sensor on the Tibber API):
+  ``today`` and ``tomorrow``, entries ``{total, energy, tax, startsAt,
+  level}``; ``total`` is the price.
+- **Octopus Energy** (HACS ``BottlecapDave``): ``rates``, entries ``{start,
+  end, value_inc_vat}``.
+- **An action response kept in a template sensor** (core
+  ``tibber.get_prices``, core ``nordpool.get_prices_for_date``): ``prices``,
+  a list, or the whole response ``{home or area: list}`` with one key;
+  entries ``{start_time, price}`` (Tibber) or ``{start, end, price}`` (Nord
+  Pool, per MWh: give the sensor the unit ``EUR/MWh``).
 
 Rules, so that odd data never surprises the planner:
 
@@ -82,6 +78,8 @@ class PriceSource(StrEnum):
     ENTSOE = "entsoe"
     TIBBER = "tibber"
     OCTOPUS = "octopus"
+    GENERIC = "generic"
+    """A ``prices`` list: an action response kept in a template sensor."""
     FIXED = "fixed"
 
 
@@ -172,7 +170,7 @@ _SHAPES = (
     _Shape(PriceSource.NORDPOOL, ("raw_today", "raw_tomorrow")),
     _Shape(PriceSource.ENTSOE, ("prices_today", "prices_tomorrow")),
     _Shape(PriceSource.TIBBER, ("today", "tomorrow"), needs_mappings=True),
-    _Shape(PriceSource.TIBBER, (), fallback=("prices",)),
+    _Shape(PriceSource.GENERIC, (), fallback=("prices",)),
     _Shape(PriceSource.OCTOPUS, ("rates",)),
 )
 _START_KEYS = ("start", "startsAt", "start_time", "time", "hour")
@@ -255,13 +253,14 @@ def _as_list(name: str, value: Any) -> Sequence[Any]:
     if value is None:
         return ()
     if isinstance(value, Mapping) and name == "prices":
-        # The tibber.get_prices response: {"prices": {"<home>": [...]}}.
+        # An action response kept whole: tibber.get_prices gives
+        # {"prices": {"<home>": [...]}}, nordpool.get_prices_for_date {"<area>": [...]}.
         homes = list(value.values())
         if len(homes) == 1:
             return _as_list(name, homes[0])
         raise PriceDataError(
             PriceError.MALFORMED,
-            f"attribute {name} holds {len(homes)} homes; pick one in a template",
+            f"attribute {name} holds {len(homes)} homes or areas; pick one in the template",
         )
     if isinstance(value, list | tuple):
         return value

@@ -11,7 +11,10 @@ and on the go-e Modbus simulator, EVSE Local next to a YAML Modbus setup that
 reads one register per entity (``benchmarks/goe.py``); and a simulated solar
 day, EVSE Local's energy controller next to the usual automation and an
 ideal follower (``benchmarks/solar_day.py``, also written alone to
-``benchmarks/results/solar_day.md``).
+``benchmarks/results/solar_day.md``); and a simulated year of day-ahead
+prices, the charging planner next to charging at once, the N cheapest slots
+and the offline optimum (``benchmarks/planner.py``, also written alone to
+``benchmarks/results/planner.md``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from .in_hass import (
     push_window,
     refresh_cost,
 )
+from .planner import markdown as planner_markdown
+from .planner import measure_planner
 from .reference import measure_kind as measure_reference
 from .reference import probe_compatibility
 from .reference import push_alone as reference_push_alone
@@ -86,6 +91,7 @@ async def collect(args: argparse.Namespace) -> Results:
         )
     goe = await measure_goe(polls=args.polls, reps=args.reps, changes=args.changes)
     solar_day = await measure_solar_day()
+    planner = measure_planner()
     compatibility = await probe_compatibility()
     push_alone = {
         EVSE_LOCAL: await evse_local_push_alone(args.minutes),
@@ -138,6 +144,7 @@ async def collect(args: argparse.Namespace) -> Results:
         hass_latency=hass_latency,
         goe=goe,
         solar_day=solar_day,
+        planner=planner,
     )
 
 
@@ -181,5 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         if results.solar_day is not None:
             (raw_dir / "solar_day.md").write_text(
                 solar_day_markdown(results.solar_day), encoding="utf-8"
+            )
+        if results.planner is not None:
+            (raw_dir / "planner.md").write_text(
+                planner_markdown(results.planner), encoding="utf-8"
             )
     return 0

@@ -51,7 +51,8 @@ Documented choices
   state ``waiting_for_prices``.
 - Negative prices are taken first like any cheap slot, but never for more
   energy than needed unless ``negative_price_extra_wh`` allows it (the room
-  in the battery the user lets us fill while being paid to charge).
+  in the battery the user lets us fill while being paid to charge; not in
+  one block, which holds exactly the energy needed).
 - Too little time: every interval at full power from now ("as much as
   possible, as early as needed"), ``cannot_meet_target`` /
   ``not_enough_time``.

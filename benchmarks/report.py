@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass
+from datetime import date
 from typing import Any
 
 from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL
@@ -12,6 +13,7 @@ from .evse_local import EvseLocalKind
 from .fault_day import FaultDayResults, fault_day_section
 from .goe import RATIO_TARGET, TRANSACTIONS_TARGET, GoeResults, ModbusTraffic
 from .in_hass import HassLatency
+from .planner import PlannerResults, planner_section
 from .reference import (
     CORE_POLL_SECONDS,
     HACS_POLL_SECONDS,
@@ -43,6 +45,7 @@ class Results:
     goe: GoeResults
     solar_day: SolarDayResults | None = None
     fault_day: FaultDayResults | None = None
+    planner: PlannerResults | None = None
 
 
 @dataclass(slots=True)
@@ -721,6 +724,11 @@ def markdown(results: Results) -> str:
                 if results.fault_day is not None
                 else []
             ),
+            *(
+                [*planner_section(results.planner), ""]
+                if results.planner is not None
+                else []
+            ),
         ]
     )
 
@@ -734,6 +742,8 @@ def plain(value: object) -> object:
         }
     if isinstance(value, Unavailable):
         return {"unavailable": value.reason}
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):
         data: dict[str, Any] = {
             item.name: plain(getattr(value, item.name)) for item in fields(value)

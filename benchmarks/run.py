@@ -15,7 +15,10 @@ ideal follower (``benchmarks/solar_day.py``, also written alone to
 ``benchmarks/results/solar_day.md``); and a fault day, a charging group
 under seeded random faults before and after the circuit-safety change
 (``benchmarks/fault_day.py``, also written alone to
-``benchmarks/results/fault_day.md``).
+``benchmarks/results/fault_day.md``); and a simulated year of day-ahead
+prices, the charging planner next to charging at once, the N cheapest slots
+and the offline optimum (``benchmarks/planner.py``, also written alone to
+``benchmarks/results/planner.md``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from .in_hass import (
     push_window,
     refresh_cost,
 )
+from .planner import markdown as planner_markdown
+from .planner import measure_planner
 from .reference import measure_kind as measure_reference
 from .reference import probe_compatibility
 from .reference import push_alone as reference_push_alone
@@ -93,6 +98,7 @@ async def collect(args: argparse.Namespace) -> Results:
     goe = await measure_goe(polls=args.polls, reps=args.reps, changes=args.changes)
     solar_day = await measure_solar_day()
     fault_day = await measure_fault_day()
+    planner = measure_planner()
     compatibility = await probe_compatibility()
     push_alone = {
         EVSE_LOCAL: await evse_local_push_alone(args.minutes),
@@ -146,6 +152,7 @@ async def collect(args: argparse.Namespace) -> Results:
         goe=goe,
         solar_day=solar_day,
         fault_day=fault_day,
+        planner=planner,
     )
 
 
@@ -193,5 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         if results.fault_day is not None:
             (raw_dir / "fault_day.md").write_text(
                 fault_day_markdown(results.fault_day), encoding="utf-8"
+            )
+        if results.planner is not None:
+            (raw_dir / "planner.md").write_text(
+                planner_markdown(results.planner), encoding="utf-8"
             )
     return 0

@@ -44,7 +44,7 @@ from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.errors import EvseConnectionError
 from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
 
-from .conftest import state_of, wait_for
+from .conftest import outage_lines, state_of, wait_for
 
 PASSWORD = "s3cret-mq200"
 
@@ -250,10 +250,17 @@ async def test_availability_reset_and_unlock(
 
 
 async def test_killed_charger_is_unavailable_at_once(
-    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+    hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
+    charger: tuple[ConfigEntry, Mq200Simulator],
 ) -> None:
-    """A dropped websocket: entities unavailable at once, back on reconnect."""
+    """A dropped websocket: entities unavailable at once, back on reconnect.
+
+    One INFO line says it went away, one that it is back.
+    """
     _, sim = charger
+    caplog.set_level(logging.INFO)
+    caplog.clear()
     await sim.kill(reconnect=False)
     await wait_for(
         lambda: (
@@ -271,6 +278,7 @@ async def test_killed_charger_is_unavailable_at_once(
     await sim.wait_accepted()
     await sim.advance(10)
     await wait_for(lambda: _value(hass, "sensor.mq200_0001_charging_current") > 0)
+    assert outage_lines(caplog) == ["unavailable", "recovered"]
 
 
 async def test_command_as_the_charger_drops_is_not_an_error(

@@ -12,7 +12,6 @@ needed at all: the firmware pushes the changed status fields.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..models import (
     ServiceLevel,
 )
 from .status import SERVICE_LEVELS, integer, status_fields
-from .transport import HttpTransport, expect_object
+from .transport import HttpTransport, expect_object, parse_json
 
 # The firmware's client ids are EVC(vendor, client) = vendor << 16 | client,
 # read back with a signed 32-bit toInt(): the "unregistered" vendor 0xFFFE
@@ -111,12 +110,11 @@ class OpenEvseJsonCharger(Charger):
             if key in claim
         }
         await self._read_limit()
-        self._remember_versions()
+        self._remember_versions(self._status)
 
-    def _remember_versions(self) -> None:
+    def _remember_versions(self, status: dict[str, Any]) -> None:
         self._seen_versions = {
-            key: self._status.get(key)
-            for key in ("config_version", "limit_version", "limit")
+            key: status.get(key) for key in ("config_version", "limit_version", "limit")
         }
 
     async def _read_limit(self) -> None:
@@ -127,31 +125,48 @@ class OpenEvseJsonCharger(Charger):
             return
         self._limit = expect_object("/limit", limit) if limit else None
 
-    async def _refresh_changed(self) -> None:
+    async def _refresh_changed(self, status: dict[str, Any]) -> None:
         """Re-read ``/config`` or ``/limit`` only when their version moved."""
         seen = self._seen_versions
-        status = self._status
         if status.get("config_version") != seen.get("config_version"):
-            self._config = expect_object(
-                "/config", await self.transport.get_json("/config")
-            )
+            try:
+                config = await self.transport.get_json("/config")
+            except EvseUnsupportedError as err:
+                # The probe read it: a 404 now is a broken answer, not a
+                # firmware without /config.
+                raise EvseProtocolError(f"/config is gone: {err}") from err
+            self._config = expect_object("/config", config)
         if status.get("limit_version") != seen.get("limit_version") or status.get(
             "limit"
         ) != seen.get("limit"):
             await self._read_limit()
-        self._remember_versions()
+        self._remember_versions(status)
+
+    async def _read_status(self, status: dict[str, Any]) -> ChargerSnapshot:
+        """Build the snapshot of ``status``; keep it only if it is sound.
+
+        A document that fails to read leaves the last good status in place,
+        so a bad pushed frame cannot poison the deltas merged after it.
+        """
+        await self._refresh_changed(status)
+        snapshot = self._build(status)
+        self._status = status
+        self.snapshot = snapshot
+        return snapshot
 
     async def poll(self) -> ChargerSnapshot:
         """One ``GET /status`` (plus ``/config``/``/limit`` if they changed)."""
-        self._status = expect_object(
-            "/status", await self.transport.get_json("/status")
-        )
-        await self._refresh_changed()
-        self.snapshot = self._build()
-        return self.snapshot
+        status = expect_object("/status", await self.transport.get_json("/status"))
+        return await self._read_status(status)
 
     async def listen(self, on_update: Callable[[ChargerSnapshot], None]) -> None:
-        """Merge the pushed status deltas from ``/ws`` until it closes."""
+        """Merge the pushed status deltas from ``/ws`` until it closes.
+
+        Only the handshake can say that there is no websocket
+        (:class:`EvseUnsupportedError`). In a session, a frame that cannot be
+        trusted or a failed ``/config``/``/limit`` re-read ends it with an
+        :class:`EvseError`: the caller polls, and reconnects later.
+        """
         url = self.transport.base_url + "/ws"
         try:
             async with self.transport.session.ws_connect(
@@ -166,16 +181,10 @@ class OpenEvseJsonCharger(Charger):
                 async for message in websocket:
                     if message.type is not aiohttp.WSMsgType.TEXT:
                         break
-                    try:
-                        delta = json.loads(message.data)
-                    except ValueError as err:
-                        raise EvseProtocolError("/ws: invalid JSON") from err
+                    delta = parse_json("/ws", message.data)
                     if not isinstance(delta, dict):
-                        continue
-                    self._status = {**self._status, **delta}
-                    await self._refresh_changed()
-                    self.snapshot = self._build()
-                    on_update(self.snapshot)
+                        continue  # not a status delta: nothing to merge
+                    on_update(await self._read_status({**self._status, **delta}))
         except aiohttp.WSServerHandshakeError as err:
             if err.status == 404:
                 raise EvseUnsupportedError(
@@ -185,8 +194,8 @@ class OpenEvseJsonCharger(Charger):
         except aiohttp.ClientError as err:
             raise EvseConnectionError(f"/ws: {err}") from err
 
-    def _build(self) -> ChargerSnapshot:
-        status, config = self._status, self._config
+    def _build(self, status: dict[str, Any]) -> ChargerSnapshot:
+        config = self._config
         fields = status_fields(status)
         vehicle = status.get("vehicle")
         limit = self._limit or {}

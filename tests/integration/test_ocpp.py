@@ -328,6 +328,38 @@ async def test_odd_meter_values_never_corrupt_the_energy_dashboard(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_readings_from_before_a_reconnect_are_not_shown_as_current(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """The car leaves while the charger is offline; it comes back Available.
+
+    From the reconnect on, no state shows "charging" again and no current
+    the old 7.6 kW session's; the current reads 0 once it is Available.
+    """
+    _, sim = charger
+    current = "sensor.mq200_0001_charging_current"
+    state = "sensor.mq200_0001_state"
+    assert _value(hass, current) > 0
+    await sim.kill(reconnect=False)
+    await wait_for(lambda: state_of(hass, current).state == STATE_UNAVAILABLE)
+    sim.model.unplug()  # its StopTransaction falls into the offline period
+    seen: list[tuple[str, str]] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            seen.append((event.data["entity_id"], new.state))
+
+    unsubscribe = async_track_state_change_event(hass, [current, state], record)
+    await sim.reconnect()
+    await sim.wait_accepted()
+    await wait_for(lambda: state_of(hass, state).state == "not_connected")
+    unsubscribe()
+    assert (state, "charging") not in seen
+    assert [value for entity, value in seen if entity == current] == ["0.0"]
+    assert state_of(hass, "sensor.mq200_0001_session_energy").state != "unavailable"
+
+
 async def test_command_as_the_charger_drops_is_not_an_error(
     hass: HomeAssistant,
     charger: tuple[ConfigEntry, Mq200Simulator],

@@ -226,6 +226,7 @@ class OcppStation:
         # inflates (or shrinks) the session.
         self._session_guard: LifetimeEnergyGuard | None = None
         self._status_reported = asyncio.Event()
+        self._drawn_before: set[tuple[str, int | None]] = set()
         self._transaction: _Transaction | None = None
         self._last_transaction: _Transaction | None = None
         self._stopped_ids: deque[int] = deque(maxlen=32)
@@ -271,6 +272,7 @@ class OcppStation:
     def _clear_live_readings(self) -> None:
         """Forget current, power, voltage, temperature; keep the register."""
         meter = self._meter
+        self._drawn_before |= _drawn(meter)
         for name in _LIVE_MEASUREMENTS:
             setattr(meter, name, None)
         for name in _PHASE_MEASUREMENTS:
@@ -428,12 +430,12 @@ class OcppStation:
         StopTransaction of a session may have been lost while offline.
         """
         meter = self._meter
-        for name in ("current", "power"):
-            if getattr(meter, name) is not None:
+        # What the charger reported, now or before a reconnect cleared it.
+        for name, phase in _drawn(meter) | self._drawn_before:
+            if phase is None:
                 setattr(meter, name, 0.0)
-        for phases in (meter.phase_currents, meter.phase_powers):
-            for phase in phases:
-                phases[phase] = 0.0
+            else:
+                getattr(meter, name)[phase] = 0.0
         transaction = self._transaction
         if transaction is not None:
             _LOGGER.debug(
@@ -877,6 +879,18 @@ def _power(meter: MeterSample) -> float | None:
     if meter.current is not None and meter.voltage is not None:
         return _finite_or_none(meter.current * meter.voltage)
     return None
+
+
+def _drawn(meter: MeterSample) -> set[tuple[str, int | None]]:
+    """Return the current and power readings present: (field, phase or None)."""
+    present: set[tuple[str, int | None]] = {
+        (name, None)
+        for name in ("current", "power")
+        if getattr(meter, name) is not None
+    }
+    for name in ("phase_currents", "phase_powers"):
+        present.update((name, phase) for phase in getattr(meter, name))
+    return present
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -60,8 +60,12 @@ def readings(**registers: list[int]) -> Readings:
         (4, 0, ChargerState.COMPLETE),
         # Seen after an update with no car and no error: not a fault.
         (0, 0, ChargerState.UNDETERMINED),
-        (0, 1, ChargerState.FAULT),
+        (0, 1, ChargerState.GFCI_FAULT),
         (0, 10, ChargerState.FAULT),
+        # An error wins over what the pilot reports.
+        (3, 8, ChargerState.NO_GROUND),
+        (2, 1, ChargerState.GFCI_FAULT),
+        (1, 3, ChargerState.FAULT),
         (0xFFFF, 0xFFFF, ChargerState.UNDETERMINED),
         (0xFFFF, 3, ChargerState.FAULT),
     ],
@@ -74,7 +78,7 @@ def test_state(car_state: int, error: int, state: ChargerState) -> None:
         assert snapshot.charging is None
     else:
         assert snapshot.vehicle_connected is (car_state in (2, 3, 4))
-        assert snapshot.charging is (car_state == 2)
+        assert snapshot.charging is (car_state == 2 and not error)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +306,7 @@ async def test_car_states(sim: GoeSimulator, charger: GoeCharger) -> None:
     assert snapshot.phases_after_contactor == 0
     sim.model.set_error(8)
     snapshot = await charger.poll()
-    assert snapshot.state is ChargerState.FAULT
+    assert snapshot.state is ChargerState.NO_GROUND  # also without a car
     assert snapshot.error is ChargerError.NO_GROUND
     sim.model.clear_error()
     sim.inject(GoeFault.INVALID, address=100, value=0)
@@ -500,3 +504,34 @@ async def test_a_model_can_be_given(loopback_sockets: None) -> None:
     assert snapshot.phase_currents == (16.0, 0.0, 0.0)
     assert snapshot.phase_voltages == (230.0, 0.0, 0.0)
     assert snapshot.cable_current_limit == 20
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "error"),
+    [
+        (1, ChargerState.GFCI_FAULT, ChargerError.RCCB),
+        (3, ChargerState.FAULT, ChargerError.PHASE),
+        (8, ChargerState.NO_GROUND, ChargerError.NO_GROUND),
+        (10, ChargerState.FAULT, ChargerError.INTERNAL),
+        (42, ChargerState.FAULT, ChargerError.INTERNAL),
+    ],
+)
+async def test_an_error_is_a_fault_whatever_the_car_state(
+    sim: GoeSimulator,
+    charger: GoeCharger,
+    code: int,
+    state: ChargerState,
+    error: ChargerError,
+) -> None:
+    """ERROR wins over CAR_STATE: a waiting car (3) with no ground is a fault.
+
+    The pilot still says the car is there; it is not charging.
+    """
+    sim.model.set_error(code)
+    snapshot = await charger.poll()
+    assert snapshot.state is state
+    assert snapshot.error is error
+    assert snapshot.charging is False
+    assert snapshot.vehicle_connected is (code in (1, 3, 8))
+    sim.model.clear_error()
+    assert (await charger.poll()).state is ChargerState.CHARGING

@@ -78,11 +78,21 @@ CAPABILITIES = frozenset(
 )
 
 
+# ERROR wins over CAR_STATE: the pilot still reports a waiting car (3) while
+# a missing ground stops the charge.
+_ERROR_STATES = {
+    1: ChargerState.GFCI_FAULT,  # residual current device tripped
+    8: ChargerState.NO_GROUND,
+}
+
+
 def _state(car_state: int | None, error: int | None) -> ChargerState:
+    if error:
+        return _ERROR_STATES.get(error, ChargerState.FAULT)
     if car_state in _STATES:
         return _STATES[car_state]
     # 0 was seen without an error after a firmware update: not a fault.
-    return ChargerState.FAULT if error else ChargerState.UNDETERMINED
+    return ChargerState.UNDETERMINED
 
 
 def _error(code: int | None) -> ChargerError | None:
@@ -139,7 +149,7 @@ def snapshot_from(readings: Readings) -> ChargerSnapshot:
     return ChargerSnapshot(
         state=state,
         vehicle_connected=None if car_state is None else car_state in _VEHICLE_STATES,
-        charging=None if car_state is None else car_state == 2,
+        charging=None if car_state is None else car_state == 2 and not error,
         paused=None if allow is None else not allow,
         # Three phases, one number: the highest is what limits the charge.
         charging_current=max(measured) if measured else None,

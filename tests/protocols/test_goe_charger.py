@@ -19,10 +19,12 @@ from custom_components.evse_local.protocols.goe_modbus import (
 from custom_components.evse_local.protocols.goe_modbus import registers as reg
 from custom_components.evse_local.protocols.goe_modbus.charger import (
     CAPABILITIES,
+    SETTINGS_EVERY,
     device_info,
     snapshot_from,
 )
 from custom_components.evse_local.protocols.goe_modbus.registers import (
+    ROTATION_BLOCKS,
     SETUP_BLOCKS,
     Readings,
 )
@@ -237,27 +239,63 @@ async def test_connect_failures_close_the_client(sim: GoeSimulator) -> None:
         await connect_goe(sim.host, port=sim.port, timeout=TIMEOUT)
 
 
-async def test_steady_poll_is_two_transactions(
+async def test_steady_poll_is_one_transaction(
     sim: GoeSimulator, charger: GoeCharger
 ) -> None:
+    """Charging steadily: the input block, plus a settings block now and then.
+
+    Nothing in the settings changes by itself: each of the three blocks is
+    read every ``SETTINGS_EVERY`` polls in turn, so every setting is at most
+    18 polls (3 minutes at 10 s) old.
+    """
+    polls = 2 * SETTINGS_EVERY * len(ROTATION_BLOCKS)
+    first = charger.requests
     blocks = []
-    for _ in range(6):
-        before = charger.requests
+    for _ in range(polls):
+        sim.advance(10)
+        before = len(sim.requests)
         snapshot = await charger.poll()
-        assert charger.requests - before == 2
-        blocks.append([(r.address, r.count) for r in sim.requests[-2:]])
         assert snapshot is charger.snapshot
-    assert (
-        blocks
-        == [
-            [(100, 60), (200, 6)],
-            [(100, 60), (206, 13)],
-            [(100, 60), (299, 2)],
-        ]
-        * 2
-    )
-    assert sim.transactions == {4: 6, 3: 6}
+        blocks.append([(r.address, r.count) for r in sim.requests[before:]])
+    rotation = [(200, 6), (206, 13), (299, 2)]
+    expected = [
+        [(100, 60)] + ([rotation[(n // SETTINGS_EVERY - 1) % 3]] if n % 6 == 0 else [])
+        for n in range(1, polls + 1)
+    ]
+    assert blocks == expected
+    assert charger.requests - first == polls + polls // SETTINGS_EVERY
+    assert sim.transactions == {4: polls, 3: polls // SETTINGS_EVERY}
     assert_never_205_with_206(sim)
+
+
+async def test_a_change_of_car_state_reads_allow_at_once(
+    sim: GoeSimulator, charger: GoeCharger
+) -> None:
+    """Plug, unplug, or a pause from the go-e app: ALLOW is read that poll.
+
+    A pause made on the charger (the app, the button) turns CAR_STATE from
+    2 to 3; the poll that sees it also reads ALLOW, so the pause shows at
+    once rather than within three minutes.
+    """
+    await charger.poll()
+    sim.reset_counters()
+    sim.model.settings[200] = 0  # ALLOW 0, set in the app
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.SLEEPING
+    assert snapshot.paused is True
+    assert [(r.address, r.count) for r in sim.requests] == [(100, 60), (200, 6)]
+    sim.model.unplug()
+    await charger.poll()
+    sim.model.set_error(8)
+    await charger.poll()
+    await charger.poll()  # nothing changed: one transaction
+    assert [(r.address, r.count) for r in sim.requests][2:] == [
+        (100, 60),
+        (200, 6),
+        (100, 60),
+        (200, 6),
+        (100, 60),
+    ]
 
 
 async def test_snapshot_while_charging(sim: GoeSimulator, charger: GoeCharger) -> None:
@@ -372,7 +410,7 @@ async def test_volatile_and_persisted_current(
         (299, 2),
     ]
     assert (await charger.poll()).max_current == 20
-    assert len(sim.requests) == 6
+    assert len(sim.requests) == 5  # then the input block alone
 
 
 async def test_out_of_range_is_refused_before_sending(

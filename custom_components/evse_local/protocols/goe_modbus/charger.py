@@ -1,10 +1,13 @@
 """The go-e Charger over Modbus TCP as a :class:`Charger`.
 
-A steady poll is two Modbus transactions: the input block 100..159
-(state, meters) and one settings block in rotation, so every setting is at
-most ``len(ROTATION_BLOCKS)`` polls old (all of them are read again after a
-reconnect). Every write is read back; what the
-charger confirmed is in the next snapshot at once.
+A steady poll is one Modbus transaction: the input block 100..159 (state,
+meters). Settings do not change by themselves, so one settings block is read
+every ``SETTINGS_EVERY`` polls, in turn; all of them after a reconnect (a
+restart resets AMPERE_VOLATILE and ALLOW), and the block holding ALLOW and
+PHASES whenever CAR_STATE or ERROR changed (a plug-in, or a pause from the
+go-e app or button, which turns a charging car's state to "waiting"). Every
+write is read back; what the charger confirmed is in the next snapshot at
+once.
 
 Session energy/time limits are not offered natively: ENERGY_LIMIT
 (holding 333..336) shares its addresses with ENERGY_CARD0 (input 332..335)
@@ -34,6 +37,10 @@ MANUFACTURER = "go-e"
 MODEL = "go-eCharger"
 MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
+SETTINGS_EVERY = 6
+"""Polls per settings block read: with three blocks, a setting changed
+outside Home Assistant shows within 18 polls (3 minutes at 10 s)."""
+_ALLOW_BLOCK = next(b for b in reg.ROTATION_BLOCKS if reg.ALLOW in b.registers)
 
 _STATES = {
     1: ChargerState.NOT_CONNECTED,
@@ -219,6 +226,7 @@ class GoeCharger(Charger):
         self.client = client
         self.readings = readings if readings is not None else Readings()
         self._next = 0
+        self._polls = 0
         self._connection = client.connections
 
     @property
@@ -232,20 +240,30 @@ class GoeCharger(Charger):
         self.info = device_info(self.readings)
 
     async def poll(self) -> ChargerSnapshot:
-        """Read the input block and the next settings block (two transactions).
+        """Read the input block, and settings when they may have changed.
 
-        After a reconnect every settings block is read: the charger may have
-        restarted, and a restart resets AMPERE_VOLATILE and ALLOW.
+        One transaction on a steady poll. After a reconnect every settings
+        block is read: the charger may have restarted, and a restart resets
+        AMPERE_VOLATILE and ALLOW.
         """
-        await read_blocks(self.client, self.readings, reg.POLL_BLOCKS)
+        readings = self.readings
+        seen = (readings.raw(reg.CAR_STATE), readings.raw(reg.ERROR))
+        await read_blocks(self.client, readings, reg.POLL_BLOCKS)
         connection = self.client.connections
         rotation = reg.ROTATION_BLOCKS
+        self._polls += 1
+        blocks: tuple[ReadBlock, ...] = ()
         if connection != self._connection:
             blocks = rotation
         else:
-            blocks = (rotation[self._next % len(rotation)],)
-            self._next += 1
-        await read_blocks(self.client, self.readings, blocks)
+            if seen != (readings.raw(reg.CAR_STATE), readings.raw(reg.ERROR)):
+                blocks = (_ALLOW_BLOCK,)
+            if self._polls % SETTINGS_EVERY == 0:
+                block = rotation[self._next % len(rotation)]
+                self._next += 1
+                if block not in blocks:
+                    blocks = (*blocks, block)
+        await read_blocks(self.client, readings, blocks)
         self._connection = connection
         self.snapshot = snapshot_from(self.readings)
         return self.snapshot

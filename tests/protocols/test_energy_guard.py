@@ -146,7 +146,8 @@ def test_restore_of_older_and_of_foreign_data() -> None:
         {"energy_offset": -1.0},
         {"energy_offset": 0.0, "energy_last_raw": math.inf},
         {"energy_offset": 0.0, "energy_total": "10"},
-        {"energy_offset": 0.0, "energy_last_seen": -5.0},
+        {"energy_offset": 0.0, "energy_last_seen": "yesterday"},
+        {"energy_offset": 0.0, "energy_last_raw": -5.0},
     ):
         assert LifetimeEnergyGuard.restore(foreign) is None
     stored = LifetimeEnergyGuard.restore(

@@ -452,7 +452,7 @@ def test_config_identity_and_settings(path: Path) -> None:
         )
     status = load_object(FIRSTOF9 / "status-new.json")
     charger = OpenEvseJsonCharger(None, INFO, config=config, status=status)  # type: ignore[arg-type]
-    snapshot = charger._build(charger._status)
+    snapshot = charger._build(charger._status, charger._config, charger._limit)
     assert snapshot.service_level is expected.service_level
     assert (snapshot.min_current_limit, snapshot.max_current_limit) == expected.limits
     assert Capability.SERVICE_LEVEL in snapshot.capabilities
@@ -649,7 +649,7 @@ async def test_listen_merges_pushed_status(peers: Path, loopback: Loopback) -> N
         config=json.loads(config),
         status=load_object(FIRSTOF9 / "status.json"),
     )
-    charger.snapshot = charger._build(charger._status)
+    charger.snapshot = charger._build(charger._status, charger._config, charger._limit)
     updates: list[ChargerSnapshot] = []
     await charger.listen(updates.append)
     assert len(updates) == 3  # connected, websocket.json, the amp delta
@@ -818,3 +818,29 @@ async def test_config_gone_during_push_is_not_an_unsupported_push(
     )
     with pytest.raises(EvseProtocolError, match="/config"):
         await charger.listen(lambda snapshot: None)
+
+
+async def test_bad_config_reread_does_not_poison_the_adapter(
+    loopback: Loopback,
+) -> None:
+    """A /config that fails to read is not kept: the next poll still works.
+
+    Found by the fuzz suite: the re-read config was kept before the snapshot
+    was built from it, so one bad answer broke every later poll.
+    """
+    module = FakeModule(
+        status=b'{"state": 1}',
+        config=b'{"service": []}',
+        websocket=['{"config_version": 9}'],
+    )
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module),
+        INFO,
+        config={"service": 2},
+        status={"state": 2, "config_version": 1},
+    )
+    with pytest.raises(EvseProtocolError, match="service"):
+        await charger.listen(lambda snapshot: None)
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.NOT_CONNECTED
+    assert snapshot.service_level is ServiceLevel.LEVEL_2

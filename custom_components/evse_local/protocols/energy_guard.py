@@ -220,8 +220,10 @@ class LifetimeEnergyGuard:
         for key in ("energy_last_raw", "energy_last_seen", "energy_total"):
             raw = data.get(key)
             value = _finite(raw)
-            if raw is not None and (value is None or value < 0):
+            if raw is not None and value is None:
                 return None
+            if key != "energy_last_seen" and value is not None and value < 0:
+                return None  # energy; a time may be anything
         guard.baseline = _finite(data.get("energy_last_raw"))
         guard.seen_at = _finite(data.get("energy_last_seen"))
         counted = None if guard.baseline is None else offset + guard.baseline

@@ -109,7 +109,7 @@ class OpenEvseJsonCharger(Charger):
             for key in ("state", "charge_current", "max_current")
             if key in claim
         }
-        await self._read_limit()
+        self._limit = await self._read_limit()
         self._remember_versions(self._status)
 
     def _remember_versions(self, status: dict[str, Any]) -> None:
@@ -117,40 +117,39 @@ class OpenEvseJsonCharger(Charger):
             key: status.get(key) for key in ("config_version", "limit_version", "limit")
         }
 
-    async def _read_limit(self) -> None:
+    async def _read_limit(self) -> dict[str, Any] | None:
         try:
             limit = await self.transport.get_json("/limit")
         except EvseUnsupportedError:
-            self._limit = None
-            return
-        self._limit = expect_object("/limit", limit) if limit else None
+            return None
+        return expect_object("/limit", limit) if limit else None
 
-    async def _refresh_changed(self, status: dict[str, Any]) -> None:
-        """Re-read ``/config`` or ``/limit`` only when their version moved."""
+    async def _read_status(self, status: dict[str, Any]) -> ChargerSnapshot:
+        """Build the snapshot of ``status``; keep what it read only if sound.
+
+        ``/config`` and ``/limit`` are read again only when their version
+        moved. A document that fails to read leaves the last good status,
+        config and limit in place, so a bad pushed frame (or a bad re-read)
+        cannot poison what is merged after it.
+        """
         seen = self._seen_versions
+        config, limit = self._config, self._limit
         if status.get("config_version") != seen.get("config_version"):
             try:
-                config = await self.transport.get_json("/config")
+                config = expect_object(
+                    "/config", await self.transport.get_json("/config")
+                )
             except EvseUnsupportedError as err:
                 # The probe read it: a 404 now is a broken answer, not a
                 # firmware without /config.
                 raise EvseProtocolError(f"/config is gone: {err}") from err
-            self._config = expect_object("/config", config)
         if status.get("limit_version") != seen.get("limit_version") or status.get(
             "limit"
         ) != seen.get("limit"):
-            await self._read_limit()
+            limit = await self._read_limit()
+        snapshot = self._build(status, config, limit)
+        self._status, self._config, self._limit = status, config, limit
         self._remember_versions(status)
-
-    async def _read_status(self, status: dict[str, Any]) -> ChargerSnapshot:
-        """Build the snapshot of ``status``; keep it only if it is sound.
-
-        A document that fails to read leaves the last good status in place,
-        so a bad pushed frame cannot poison the deltas merged after it.
-        """
-        await self._refresh_changed(status)
-        snapshot = self._build(status)
-        self._status = status
         self.snapshot = snapshot
         return snapshot
 
@@ -194,11 +193,15 @@ class OpenEvseJsonCharger(Charger):
         except aiohttp.ClientError as err:
             raise EvseConnectionError(f"/ws: {err}") from err
 
-    def _build(self, status: dict[str, Any]) -> ChargerSnapshot:
-        config = self._config
+    def _build(
+        self,
+        status: dict[str, Any],
+        config: dict[str, Any],
+        limit_document: dict[str, Any] | None,
+    ) -> ChargerSnapshot:
         fields = status_fields(status)
         vehicle = status.get("vehicle")
-        limit = self._limit or {}
+        limit = limit_document or {}
         service = integer(config, "service")
         capabilities = set(_CAPABILITIES)
         if service in SERVICE_LEVELS:

@@ -702,3 +702,30 @@ async def test_ocpp_charger_adapter(
     assert fresh.info.model == "MQ 200"
     assert fresh.snapshot is not None
     assert fresh.snapshot.paused is True
+
+
+def test_session_restored_without_a_guard_continues() -> None:
+    """State saved before the session guard existed: the session goes on.
+
+    The next register reading continues from the session so far; a drop to
+    zero after it is a restart to be confirmed, not a smaller session.
+    """
+    station = OcppStation("OLD")
+    station.restore_state(
+        {
+            "version": 1,
+            "session_energy": 300.0,
+            "transaction": {
+                "transaction_id": 4,
+                "meter_start": 5000.0,
+                "started": "2026-11-21T04:40:01+00:00",
+                "id_tag": "TAG",
+            },
+        }
+    )
+    for value, session in (("5320", 320), ("0", 320), ("20", 320), ("40", 360)):
+        station.handle_meter_values(
+            {"meter_value": [{"sampledValue": [{"value": value}]}]}
+        )
+        assert station.snapshot.session_energy == session, value
+    assert station.export_state()["session_guard"]["energy_offset"] == 5320

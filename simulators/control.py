@@ -73,6 +73,14 @@ class ControlRoutes:
                 "fault=" + "|".join(Fault) + "&count=<n>&path=<prefix>&delay=<s>",
             ),
             "clear_faults": (lambda _q: sim.clear_faults(), "drop injected faults"),
+            "ws_frame": (
+                lambda q: sim.push_raw(q.get("text", "")),
+                "text=<raw>: push this text as it is over /ws (current)",
+            ),
+            "config_changed": (
+                lambda _q: sim.config_changed(),
+                "a setting changed on the unit: config_version moves (current)",
+            ),
             "reset_counters": (lambda _q: sim.reset_counters(), "zero the counters"),
         }
 

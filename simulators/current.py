@@ -115,6 +115,7 @@ class CurrentDevice(Device):
         self._boot_clock = self.model.clock
         self._energy_base = self.model.total_wh
         self._clients: dict[web.WebSocketResponse, dict[str, Any]] = {}
+        self._raw: list[str] = []
         self._transports: list[asyncio.Transport] = []
         self._changed = asyncio.Event()
         self._broadcaster: asyncio.Task[None] | None = None
@@ -154,6 +155,11 @@ class CurrentDevice(Device):
 
     def changed(self) -> None:
         """Wake the websocket broadcaster."""
+        self._changed.set()
+
+    def push_raw(self, text: str) -> None:
+        """Queue ``text`` for every websocket client, sent as it is."""
+        self._raw.append(text)
         self._changed.set()
 
     def _on_model_event(self, event: str) -> None:
@@ -695,6 +701,12 @@ class CurrentDevice(Device):
         while True:
             await self._changed.wait()
             self._changed.clear()
+            raw, self._raw = self._raw, []
+            for text in raw:
+                for ws in list(self._clients):
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await ws.send_str(text)
+                        self.sim.ws_frames_sent += 1
             status = self.status()
             for ws, seen in list(self._clients.items()):
                 delta = {

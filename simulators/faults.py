@@ -24,6 +24,8 @@ class Fault(StrEnum):
     TRAILING_GARBAGE = "trailing_garbage"
     HTTP_500 = "http_500"
     HTTP_401 = "http_401"
+    HTTP_404 = "http_404"
+    """The endpoint answers 404 Not Found, as if it had gone away."""
     TIMEOUT = "timeout"
     DROP = "drop"
 

@@ -178,6 +178,10 @@ def default_settings() -> dict[int, int]:
     }
 
 
+PILOT_ERRORS = frozenset({1, 3, 8})
+"""ERROR codes under which CAR_STATE still follows the car."""
+
+
 class CarState(IntEnum):
     """CAR_STATE (100)."""
 
@@ -253,8 +257,13 @@ class GoeModel:
 
     @property
     def car_state(self) -> CarState:
-        """CAR_STATE as the firmware reports it."""
-        if self.error:
+        """CAR_STATE as the firmware reports it: the pilot's view.
+
+        RCCB (1), phase (3) and ground (8) errors stop the charge, but the
+        pilot still sees the car; any other error (10, "internal") means the
+        station itself is defective: 0.
+        """
+        if self.error and self.error not in PILOT_ERRORS:
             return CarState.UNKNOWN
         if not self.connected:
             return CarState.IDLE

@@ -263,7 +263,10 @@ class Mq200Quirks:
     duplicate_stop: bool = False
     """Send every StopTransaction twice (seen from the SAP simulator)."""
     energy_glitch_every: int = 0
-    """Every n-th energy sample reads ``0`` (the register itself goes on)."""
+    """Every n-th energy sample reads ``energy_glitch_value`` (the register
+    itself goes on)."""
+    energy_glitch_value: str = "0.0"
+    """What a glitching energy sample says, as is: ``"-5"``, ``"1e999"``."""
     refuse_profiles: ProfileRefusal | None = None
     """Refuse every SetChargingProfile this way."""
 
@@ -1335,7 +1338,17 @@ class Mq200Simulator:
                 self._energy_samples += 1
                 every = self.quirks.energy_glitch_every
                 glitch = every > 0 and self._energy_samples % every == 0
-                value, unit = (0.0 if glitch else model.energy_wh), "Wh"
+                if glitch:
+                    samples.append(
+                        {
+                            "value": self.quirks.energy_glitch_value,
+                            "context": context,
+                            "measurand": measurand,
+                            "unit": "Wh",
+                        }
+                    )
+                    continue
+                value, unit = model.energy_wh, "Wh"
             elif measurand == CURRENT:
                 value, unit = model.current, "Amp" if blink else "A"
             elif measurand == VOLTAGE:

@@ -317,6 +317,24 @@ class Simulator:
         model = self.model
         return max(model.current_capacity, model.eeprom_current)
 
+    def push_raw(self, text: str) -> None:
+        """Push ``text`` as it is to every ``/ws`` client (``current`` only).
+
+        For frames no firmware should send: ``{"state":1e999}``, ``NaN``,
+        broken JSON. They are not merged into what the clients have seen.
+        """
+        if not isinstance(self.device, CurrentDevice):
+            # ValueError: what /sim answers with 400 (a request, not a bug).
+            raise ValueError(f"{self.kind} has no websocket")  # noqa: TRY004
+        self.device.push_raw(text)
+
+    def config_changed(self) -> None:
+        """Change a setting on the unit (``current``: ``config_version`` moves)."""
+        if not isinstance(self.device, CurrentDevice):
+            raise ValueError(f"{self.kind} has no config_version")  # noqa: TRY004
+        self.device.config_version += 1
+        self.notify()
+
     def snapshot(self) -> dict[str, Any]:
         """State and counters, for ``GET /sim/state`` and humans."""
         model = self.model
@@ -415,6 +433,8 @@ class Simulator:
             return self._unauthorized()
         if fault is Fault.HTTP_500:
             return web.Response(status=500, text="Internal Server Error")
+        if fault is Fault.HTTP_404:
+            return web.Response(status=404, text='{"msg":"Not found"}')
         response = await handler(request)
         if request.method != "GET":
             self.notify()

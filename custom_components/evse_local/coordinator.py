@@ -92,6 +92,9 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self._saved_shape: tuple[Any, ...] | None = None
         self._device_info_shown = charger.info
         self._profiles_refused_shown = False
+        # An outage was logged: its end gets one line too (push chargers;
+        # Home Assistant's coordinator logs a poll's recovery itself).
+        self._outage_logged = False
         super().__init__(
             hass,
             LOGGER,
@@ -133,14 +136,16 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             state=ChargerState.UNDETERMINED
         )
         self.data = self.limits.decorate(snapshot)
-        self._async_mark_disconnected()
+        # Waiting for a charger's first connection is no outage.
+        self._async_mark_disconnected(log=False)
 
     @callback
-    def _async_mark_disconnected(self) -> None:
+    def _async_mark_disconnected(self, *, log: bool = True) -> None:
         """Make the entities unavailable: the charger's connection is gone.
 
         A charger that reboots or loses WiFi is routine for a server, so
-        this is not logged as an error (``async_set_update_error`` would).
+        this is one INFO line per outage (``async_set_update_error`` would
+        log an ERROR).
         """
         self.last_exception = UpdateFailed(
             translation_domain=DOMAIN,
@@ -149,7 +154,39 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         )
         if self.last_update_success:
             self.last_update_success = False
+            if log:
+                self._log_outage()
             self.async_update_listeners()
+
+    def _log_outage(self) -> None:
+        self._outage_logged = True
+        LOGGER.info("%s is unavailable: %s", self.name, self.last_exception)
+
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh; a failure starting an outage is one INFO line, not an ERROR.
+
+        Home Assistant's coordinator logs the first failed poll as an ERROR
+        and the recovery as INFO. A WiFi blip is routine: both are INFO here,
+        once per outage (the log-when-unavailable rule). Unexpected
+        exceptions are still logged with their traceback.
+        """
+        was_available = self.last_update_success
+        await super()._async_refresh(
+            log_failures=False,
+            raise_on_auth_failed=raise_on_auth_failed,
+            scheduled=scheduled,
+            raise_on_entry_error=raise_on_entry_error,
+        )
+        if self.last_update_success:
+            self._outage_logged = False
+        elif was_available and log_failures:
+            self._log_outage()
 
     async def async_save_charger(self) -> None:
         """Save a push-only charger's state now (the entry is unloading)."""
@@ -330,6 +367,9 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             # Push is live: no polling until it drops.
             self.update_interval = None
             LOGGER.debug("%s: push connected, polling stopped", self.name)
+        if self._outage_logged:
+            self._outage_logged = False
+            LOGGER.info("%s data recovered (push)", self.name)
         self.async_set_updated_data(self._after_read(snapshot))
 
     async def async_run_push(self) -> None:
@@ -338,21 +378,27 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         When it drops, poll at once (so entities go unavailable within one
         poll if the charger is gone), resume polling, and reconnect with
         backoff; a charger that comes back is picked up within seconds.
+        Whatever ends a live session (a frame that cannot be trusted, a
+        failed re-read, a bug) counts as a drop: stale data is never left
+        showing as live.
         """
         delay = PUSH_RETRY_INITIAL
         while True:
             try:
                 await self.charger.listen(self._async_pushed)
-            except EvseUnsupportedError:
-                LOGGER.debug("%s: no push channel, polling only", self.name)
-                return
+            except EvseUnsupportedError as err:
+                if not self.push_connected:
+                    LOGGER.debug("%s: no push channel, polling only", self.name)
+                    return
+                LOGGER.debug("%s: push session failed: %s", self.name, err)
             except EvseError as err:
                 LOGGER.debug("%s: push connection failed: %s", self.name, err)
+            except Exception:  # noqa: BLE001 - the task must outlive a bug
+                # A bug, not the charger: say so loudly, and keep the data honest.
+                LOGGER.exception("%s: unexpected error in the push session", self.name)
             if self.charger.push_only:
                 # Nothing to poll: the charger is gone until it reconnects,
                 # and ``listen`` waits for that. Unavailable at once.
-                if self.push_connected:
-                    LOGGER.info("%s: charger disconnected", self.name)
                 self.push_connected = False
                 self._async_save_charger()
                 self._async_mark_disconnected()

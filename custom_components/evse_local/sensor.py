@@ -29,6 +29,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .coordinator import EvseCoordinator
 from .energy import Allocation, AllocationReason, SolarState
@@ -39,6 +40,7 @@ from .entity import (
     async_add_supported_entities,
     energy_manager,
 )
+from .protocols.energy_guard import LifetimeEnergyGuard, rated_power_w
 from .protocols.models import (
     ChargerError,
     ChargerSnapshot,
@@ -50,11 +52,6 @@ from .runtime import EvseConfigEntry, GroupConfigEntry, is_group
 
 PARALLEL_UPDATES = 0
 
-# A drop smaller than this is rounding noise (whole-Wh counters, kWh floats),
-# not a counter reset: 10 Wh, or 0.1 % of the reading, whichever is larger.
-ENERGY_NOISE_WH = 10.0
-ENERGY_NOISE_SHARE = 0.001
-
 
 @dataclass(frozen=True, kw_only=True)
 class EvseSensorDescription(SensorEntityDescription):
@@ -64,6 +61,7 @@ class EvseSensorDescription(SensorEntityDescription):
     has_fn: Callable[[ChargerSnapshot], bool] = lambda snapshot: True
     attributes_fn: Callable[[EvseCoordinator], dict[str, Any]] | None = None
     monotonic: bool = False
+    """Published through the lifetime energy guard (never decreases)."""
 
 
 def _limit_attributes(coordinator: EvseCoordinator) -> dict[str, Any]:
@@ -441,56 +439,23 @@ MEMBER_SENSOR_DESCRIPTIONS: tuple[MemberSensorDescription, ...] = (
 
 
 @dataclass(slots=True)
-class EnergyCounter:
-    """Keeps lifetime energy monotonic across device counter resets.
-
-    ``offset`` is what the device counted before its last reset;
-    ``last_raw`` the device value last seen. Both survive restarts, so a
-    reset while Home Assistant was down is noticed too.
-    """
-
-    offset: float = 0.0
-    last_raw: float | None = None
-
-    def update(self, raw: float) -> float:
-        """Fold a device reading into the monotonic total."""
-        last = self.last_raw
-        if last is not None and raw < last:
-            if last - raw < max(ENERGY_NOISE_WH, last * ENERGY_NOISE_SHARE):
-                return last + self.offset
-            self.offset += last
-        self.last_raw = raw
-        return raw + self.offset
-
-
-@dataclass(slots=True)
 class EvseSensorExtraStoredData(SensorExtraStoredData):
-    """Sensor state plus the energy counter's offset."""
+    """Sensor state plus the lifetime energy guard's state."""
 
-    counter: EnergyCounter
+    guard: LifetimeEnergyGuard
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise for the restore state store."""
-        data = SensorExtraStoredData.as_dict(self)
-        data["energy_offset"] = self.counter.offset
-        data["energy_last_raw"] = self.counter.last_raw
-        return data
+        return SensorExtraStoredData.as_dict(self) | self.guard.export()
 
     @classmethod
     def from_dict(cls, restored: dict[str, Any]) -> Self | None:
         """Read back what :meth:`as_dict` wrote (None if it is not ours)."""
         base = SensorExtraStoredData.from_dict(restored)
-        offset = restored.get("energy_offset")
-        last_raw = restored.get("energy_last_raw")
-        if base is None or not isinstance(offset, int | float):
+        guard = LifetimeEnergyGuard.restore(restored)
+        if base is None or guard is None:
             return None
-        if last_raw is not None and not isinstance(last_raw, int | float):
-            return None
-        return cls(
-            base.native_value,
-            base.native_unit_of_measurement,
-            EnergyCounter(float(offset), None if last_raw is None else float(last_raw)),
-        )
+        return cls(base.native_value, base.native_unit_of_measurement, guard)
 
 
 async def async_setup_entry(
@@ -561,27 +526,33 @@ class EvseSensor(EvseEntity, RestoreSensor):
     def __init__(
         self, entry: EvseConfigEntry, description: EvseSensorDescription
     ) -> None:
-        """Set up; the energy counter is restored when added."""
+        """Set up; the energy guard is restored when added."""
         super().__init__(entry, description)
-        self._counter = EnergyCounter()
+        self._guard = LifetimeEnergyGuard()
         self._value: StateType | datetime = None
 
     async def async_added_to_hass(self) -> None:
-        """Restore the energy counter, then read the current snapshot."""
+        """Restore the energy guard, then read the current snapshot."""
         await super().async_added_to_hass()
         if self.entity_description.monotonic and (
             extra := await self.async_get_last_extra_data()
         ):
             restored = EvseSensorExtraStoredData.from_dict(extra.as_dict())
             if restored is not None:
-                self._counter = restored.counter
+                self._guard = restored.guard
         self._read()
 
     @callback
     def _read(self) -> None:
-        value = self.entity_description.value_fn(self.coordinator.data)
-        if self.entity_description.monotonic and isinstance(value, int | float):
-            value = round(self._counter.update(float(value)), 3)
+        snapshot = self.coordinator.data
+        value = self.entity_description.value_fn(snapshot)
+        if self.entity_description.monotonic:
+            total = self._guard.update(
+                value if isinstance(value, int | float) else None,
+                dt_util.utcnow().timestamp(),
+                rated_power_w(snapshot),
+            )
+            value = None if total is None else round(total, 3)
         self._value = value
 
     @callback
@@ -606,9 +577,9 @@ class EvseSensor(EvseEntity, RestoreSensor):
 
     @property
     def extra_restore_state_data(self) -> EvseSensorExtraStoredData:
-        """Store the value together with the energy counter."""
+        """Store the value together with the energy guard."""
         return EvseSensorExtraStoredData(
             self.native_value,
             self.native_unit_of_measurement,
-            self._counter,
+            self._guard,
         )

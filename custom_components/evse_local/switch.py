@@ -24,7 +24,7 @@ PARALLEL_UPDATES = 1
 
 async def _enable_timer(coordinator: EvseCoordinator) -> None:
     window = coordinator.timer_window
-    if window is None:
+    if window is None or window.start == window.stop:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="timer_window_missing"
         )

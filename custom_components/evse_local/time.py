@@ -18,6 +18,9 @@ from .runtime import EvseConfigEntry
 
 PARALLEL_UPDATES = 1
 
+NO_WINDOW = ChargeTimer(start=time(0, 0), stop=time(0, 0))
+"""What a RAPI charger holds while no window is set (``$GD 0 0 0 0``)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class EvseTimeDescription(TimeEntityDescription):
@@ -61,22 +64,24 @@ class EvseTime(EvseEntity, TimeEntity):
     """One end of the daily window.
 
     While the timer is off the charger forgets its window, so the last one
-    seen is shown and edited; the timer switch turns it on again.
+    seen is shown and edited; the timer switch turns it on again. Before any
+    window was seen, the charger's own "none" (00:00 to 00:00) is shown: an
+    entity that stays unknown would tell nothing.
     """
 
     entity_description: EvseTimeDescription
 
     @property
-    def native_value(self) -> time | None:
+    def native_value(self) -> time:
         """The window's start or stop."""
-        window = self.coordinator.timer_window
-        return None if window is None else self.entity_description.value_fn(window)
+        window = self.coordinator.timer_window or NO_WINDOW
+        return self.entity_description.value_fn(window)
 
     @evse_command
     async def async_set_value(self, value: time) -> None:
         """Change one end; write it to the charger if the timer is on."""
         coordinator = self.coordinator
-        window = coordinator.timer_window or ChargeTimer(start=value, stop=value)
+        window = coordinator.timer_window or NO_WINDOW
         window = self.entity_description.replace_fn(window, value)
         coordinator.timer_window = window
         if coordinator.data.timer_enabled and window.start != window.stop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from unittest.mock import PropertyMock, patch
@@ -15,7 +16,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.evse_local.const import CONF_UNIT_ID, DOMAIN
+from custom_components.evse_local.const import CONF_UNIT_ID, DOMAIN, LOGGER
 from simulators import GoeSimulator, Simulator, start_simulator
 
 KINDS = ("current", "legacy", "goplug")
@@ -142,3 +143,21 @@ def state_of(hass: HomeAssistant, entity_id: str) -> State:
     state = hass.states.get(entity_id)
     assert state is not None, f"{entity_id} does not exist"
     return state
+
+
+def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the integration logged about availability, in order.
+
+    Fails on any WARNING or ERROR: an outage is routine, not a problem.
+    """
+    records = [r for r in caplog.records if r.name.startswith(LOGGER.name)]
+    loud = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert not loud, loud
+    lines = []
+    for record in records:
+        text = record.getMessage()
+        if record.levelno == logging.INFO and "unavailable" in text:
+            lines.append("unavailable")
+        elif record.levelno == logging.INFO and "recovered" in text:
+            lines.append("recovered")
+    return lines

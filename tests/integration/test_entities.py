@@ -164,7 +164,9 @@ async def test_timer(hass: HomeAssistant, rapi_sim: Simulator) -> None:
     start = _entity(sim, "time", "timer_start")
     stop = _entity(sim, "time", "timer_stop")
     assert state_of(hass, timer).state == STATE_OFF
-    assert state_of(hass, start).state == "unknown"
+    # No window set: what the charger holds ($GD 0 0 0 0), never "unknown".
+    assert state_of(hass, start).state == "00:00:00"
+    assert state_of(hass, stop).state == "00:00:00"
 
     # Switching on without a window is refused with a clear message.
     with pytest.raises(Exception, match="start and stop"):

@@ -452,3 +452,35 @@ async def test_enforced_limit_survives_a_restart(
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "error"),
+    [
+        (8, "no_ground", "no_ground"),
+        (1, "gfci_fault", "rccb"),
+        (3, "fault", "phase"),
+        (10, "fault", "internal"),
+    ],
+)
+async def test_an_error_turns_the_fault_sensor_on(
+    hass: HomeAssistant, goe_sim: GoeSimulator, code: int, state: str, error: str
+) -> None:
+    """go-e ERROR 8/1/3/10 with a car waiting: Fault on, State the fault.
+
+    Before, the Error sensor showed it while Fault stayed off and State said
+    "connected" (the pilot still reports the waiting car).
+    """
+    goe_sim.model.plug_in()
+    goe_sim.advance(10)
+    entry = await add_charger(hass, goe_sim)
+    assert state_of(hass, _entity("binary_sensor", "fault")).state == STATE_OFF
+    goe_sim.model.set_error(code)
+    await entry.runtime_data.coordinator.async_refresh()
+    assert state_of(hass, _entity("binary_sensor", "fault")).state == STATE_ON
+    assert state_of(hass, _entity("sensor", "state")).state == state
+    assert state_of(hass, _entity("sensor", "error")).state == error
+    assert state_of(hass, _entity("binary_sensor", "charging")).state == STATE_OFF
+    goe_sim.model.clear_error()
+    await entry.runtime_data.coordinator.async_refresh()
+    assert state_of(hass, _entity("binary_sensor", "fault")).state == STATE_OFF

@@ -25,12 +25,13 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_local.const import (
@@ -44,7 +45,7 @@ from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.errors import EvseConnectionError
 from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
 
-from .conftest import state_of, wait_for
+from .conftest import outage_lines, state_of, wait_for
 
 PASSWORD = "s3cret-mq200"
 
@@ -250,10 +251,17 @@ async def test_availability_reset_and_unlock(
 
 
 async def test_killed_charger_is_unavailable_at_once(
-    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+    hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
+    charger: tuple[ConfigEntry, Mq200Simulator],
 ) -> None:
-    """A dropped websocket: entities unavailable at once, back on reconnect."""
+    """A dropped websocket: entities unavailable at once, back on reconnect.
+
+    One INFO line says it went away, one that it is back.
+    """
     _, sim = charger
+    caplog.set_level(logging.INFO)
+    caplog.clear()
     await sim.kill(reconnect=False)
     await wait_for(
         lambda: (
@@ -271,6 +279,85 @@ async def test_killed_charger_is_unavailable_at_once(
     await sim.wait_accepted()
     await sim.advance(10)
     await wait_for(lambda: _value(hass, "sensor.mq200_0001_charging_current") > 0)
+    assert outage_lines(caplog) == ["unavailable", "recovered"]
+
+
+@pytest.mark.parametrize(
+    "odd", ["0.0", "-5", "1e999", pytest.param("1" + "0" * 400, id="400-digits")]
+)
+async def test_odd_meter_values_never_corrupt_the_energy_dashboard(
+    hass: HomeAssistant, port: int, odd: str
+) -> None:
+    """One odd MeterValues register value in a normal sequence, every 3rd.
+
+    Before: "0" left the lifetime sensor the whole register too high for
+    ever, "-5" made it go backwards and then the same phantom, "1e999"
+    froze it with listener errors. Now the sensor only ever rises, to
+    exactly what the register counted, and the session does the same.
+    """
+    entry = await add_ocpp_entry(hass, port, "MQ200-0004")
+    lifetime = "sensor.mq200_0004_lifetime_energy"
+    session = "sensor.mq200_0004_session_energy"
+    quirks = Mq200Quirks(energy_glitch_every=3, energy_glitch_value=odd)
+    shown: dict[str, list[float]] = {lifetime: [], session: []}
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        state = event.data["new_state"]
+        if state is not None and state.state not in ("unknown", "unavailable"):
+            shown[event.data["entity_id"]].append(float(state.state))
+
+    unsubscribe = async_track_state_change_event(hass, [lifetime, session], record)
+    async with mq200(port, "MQ200-0004", quirks=quirks) as sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        # 13 readings: the 3rd, 6th, 9th and 12th odd, the last a good one.
+        await sim.advance(130)
+        register = sim.model.energy_wh / 1000
+        await wait_for(
+            lambda: _value(hass, lifetime) == pytest.approx(register, abs=1e-4)
+        )
+        await wait_for(
+            lambda: _value(hass, session) == pytest.approx(register, abs=1e-4)
+        )
+    unsubscribe()
+    for values in shown.values():
+        assert values == sorted(values)
+        assert max(values) == pytest.approx(register, abs=1e-4)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_readings_from_before_a_reconnect_are_not_shown_as_current(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """The car leaves while the charger is offline; it comes back Available.
+
+    From the reconnect on, no state shows "charging" again and no current
+    the old 7.6 kW session's; the current reads 0 once it is Available.
+    """
+    _, sim = charger
+    current = "sensor.mq200_0001_charging_current"
+    state = "sensor.mq200_0001_state"
+    assert _value(hass, current) > 0
+    await sim.kill(reconnect=False)
+    await wait_for(lambda: state_of(hass, current).state == STATE_UNAVAILABLE)
+    sim.model.unplug()  # its StopTransaction falls into the offline period
+    seen: list[tuple[str, str]] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            seen.append((event.data["entity_id"], new.state))
+
+    unsubscribe = async_track_state_change_event(hass, [current, state], record)
+    await sim.reconnect()
+    await sim.wait_accepted()
+    await wait_for(lambda: state_of(hass, state).state == "not_connected")
+    unsubscribe()
+    assert (state, "charging") not in seen
+    assert [value for entity, value in seen if entity == current] == ["0.0"]
+    assert state_of(hass, "sensor.mq200_0001_session_energy").state != "unavailable"
 
 
 async def test_command_as_the_charger_drops_is_not_an_error(
@@ -338,8 +425,9 @@ async def test_restart_restores_the_same_entities(
         sim.model.reset_energy_register()
         await sim.start()
         await sim.wait_accepted()
-        await sim.advance(10)
-        # The register dropped to zero; the lifetime sensor never goes back.
+        # The register dropped to zero: a reset once two more readings
+        # continue from it; the lifetime sensor never goes back.
+        await sim.advance(30)
         await wait_for(
             lambda: _value(hass, "sensor.mq200_0002_lifetime_energy") > energy
         )
@@ -724,6 +812,7 @@ async def test_silent_charger_is_unavailable_after_two_heartbeats(
         # like a charger whose network went away without closing the socket.
         async with mq200(port, "MQ200-0009") as sim:
             await sim.wait_accepted()
+            await sim.send_status()  # as every charger does after its boot
             await wait_for(
                 lambda: (
                     state_of(hass, "binary_sensor.mq200_0009_connected").state == "on"

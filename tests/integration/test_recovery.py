@@ -23,7 +23,7 @@ from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.evse_local.protocols.detect import connect_charger
 from simulators import Fault, Simulator
 
-from .conftest import add_charger, state_of, wait_for
+from .conftest import add_charger, outage_lines, state_of, wait_for
 
 POLL = timedelta(seconds=11)
 STATE = {
@@ -59,7 +59,11 @@ async def test_garbage_makes_unavailable_then_recovers(
     rapi_sim: Simulator,
     fault: Fault,
 ) -> None:
-    """Bad replies: unavailable at once, one log line, back on the next poll."""
+    """Bad replies: unavailable at once, back on the next poll.
+
+    One INFO line when it becomes unavailable and one when it recovers; no
+    ERROR (a WiFi blip is routine) and nothing for the second failed poll.
+    """
     with patch(
         "custom_components.evse_local.helpers.connect_charger",
         partial(connect_charger, timeout=0.5),
@@ -79,9 +83,7 @@ async def test_garbage_makes_unavailable_then_recovers(
         rapi_sim.model.plug_in()
         await coordinator.async_refresh()
     assert state_of(hass, entity).state == "connected"
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1, [r.getMessage() for r in errors]
-    assert any("recovered" in r.getMessage() for r in caplog.records)
+    assert outage_lines(caplog) == ["unavailable", "recovered"]
 
 
 async def test_charger_disappears_and_returns(
@@ -119,21 +121,30 @@ async def test_push_replaces_polling(
 
 
 async def test_push_reboot_goes_unavailable_and_recovers(
-    hass: HomeAssistant, current_sim: Simulator
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, current_sim: Simulator
 ) -> None:
-    """A WiFi module reboot: unavailable at once, live again within seconds."""
+    """A WiFi module reboot: unavailable at once, live again within seconds.
+
+    One INFO line for the outage and one for the recovery, however many
+    reconnect attempts and polls fail in between.
+    """
     entry = await add_charger(hass, current_sim)
     coordinator = entry.runtime_data.coordinator
     await wait_for(lambda: coordinator.push_connected)
     entity = STATE["current"]
 
-    await current_sim.stop()
-    await wait_for(lambda: state_of(hass, entity).state == STATE_UNAVAILABLE)
-    assert not coordinator.push_connected
-    await current_sim.start()
-    current_sim.model.plug_in()
-    await wait_for(lambda: state_of(hass, entity).state == "connected", timeout=15)
-    await wait_for(lambda: coordinator.push_connected, timeout=15)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await current_sim.stop()
+        await wait_for(lambda: state_of(hass, entity).state == STATE_UNAVAILABLE)
+        assert not coordinator.push_connected
+        # Reconnect attempts and polls keep failing for a while.
+        await asyncio.sleep(2.5)
+        await current_sim.start()
+        current_sim.model.plug_in()
+        await wait_for(lambda: state_of(hass, entity).state == "connected", timeout=15)
+        await wait_for(lambda: coordinator.push_connected, timeout=15)
+    assert outage_lines(caplog) == ["unavailable", "recovered"]
 
 
 async def test_garbage_on_push_firmware(
@@ -187,3 +198,108 @@ async def test_firmware_without_websocket_keeps_polling(
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await runner.cleanup()
+
+
+# Closing a websocket from our side, aiohttp re-arms its heartbeat timer when
+# the peer's close frame arrives; it fires once on the closed socket and stops.
+_CLIENT_CLOSE = pytest.mark.parametrize("expected_lingering_timers", [True])
+
+
+@_CLIENT_CLOSE
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param('{"state":1e999}', id="overflow"),
+        pytest.param('{"state":NaN}', id="nan"),
+        pytest.param('{"state":1' + "0" * 400 + "}", id="400-digits"),
+        pytest.param('{"total_energy":-5}', id="negative-energy"),
+        pytest.param("{not json", id="not-json"),
+    ],
+)
+async def test_bad_pushed_frame_brings_polling_back(
+    hass: HomeAssistant, current_sim: Simulator, frame: str
+) -> None:
+    """A /ws frame that cannot be trusted: poll at once, then push again.
+
+    The car is plugged in right behind the bad frame: the change the push
+    session can no longer deliver must come from the poll.
+    """
+    entry = await add_charger(hass, current_sim)
+    coordinator = entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.push_connected)
+    entity = STATE["current"]
+    current_sim.reset_counters()
+
+    current_sim.push_raw(frame)
+    current_sim.model.plug_in()
+    await wait_for(lambda: state_of(hass, entity).state == "connected")
+    # The session ended and reconnected: polling did not stay off.
+    await wait_for(lambda: current_sim.requests["/ws"] == 1)
+    await wait_for(lambda: coordinator.push_connected)
+    assert current_sim.requests["/status"] == 1
+    assert coordinator.update_interval is None
+    assert coordinator.last_update_success
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@_CLIENT_CLOSE
+async def test_config_gone_during_push_brings_polling_back(
+    hass: HomeAssistant, current_sim: Simulator
+) -> None:
+    """/config answers 404 to the re-read a pushed config_version asks for.
+
+    That is a failed read in a live session, not "this firmware has no
+    websocket": polling comes back and the websocket is tried again.
+    """
+    entry = await add_charger(hass, current_sim)
+    coordinator = entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.push_connected)
+    current_sim.reset_counters()
+
+    current_sim.inject(Fault.HTTP_404, path="/config")
+    current_sim.config_changed()
+    await wait_for(lambda: current_sim.requests["/ws"] == 1)
+    await wait_for(lambda: coordinator.push_connected)
+    # The push session's re-read (404), then the poll's (200).
+    assert current_sim.requests["/config"] == 2
+    assert current_sim.requests["/status"] == 1
+    current_sim.model.plug_in()
+    await wait_for(lambda: state_of(hass, STATE["current"]).state == "connected")
+    assert sum(current_sim.requests.values()) == 4
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@_CLIENT_CLOSE
+async def test_unexpected_error_in_push_counts_as_a_drop(
+    hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
+    current_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in reading a pushed frame (not a charger error) ends the session.
+
+    It is logged with its traceback, once, and the coordinator polls and
+    reconnects as for any drop: no "Task exception was never retrieved", no
+    push task gone for good with stale data left showing.
+    """
+    entry = await add_charger(hass, current_sim)
+    coordinator = entry.runtime_data.coordinator
+    charger = entry.runtime_data.charger
+    await wait_for(lambda: coordinator.push_connected)
+    read_status = charger._read_status
+
+    async def buggy_once(status: dict[str, object]) -> object:
+        monkeypatch.setattr(charger, "_read_status", read_status)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(charger, "_read_status", buggy_once)
+    current_sim.reset_counters()
+    current_sim.model.plug_in()
+    await wait_for(lambda: state_of(hass, STATE["current"]).state == "connected")
+    await wait_for(lambda: current_sim.requests["/ws"] == 1)
+    await wait_for(lambda: coordinator.push_connected)
+    assert current_sim.requests["/status"] == 1
+    bugs = [r for r in caplog.records if r.exc_info and "a bug" in str(r.exc_info[1])]
+    assert len(bugs) == 1
+    assert "unexpected error in the push session" in bugs[0].getMessage()
+    assert await hass.config_entries.async_unload(entry.entry_id)

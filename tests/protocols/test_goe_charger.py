@@ -19,10 +19,12 @@ from custom_components.evse_local.protocols.goe_modbus import (
 from custom_components.evse_local.protocols.goe_modbus import registers as reg
 from custom_components.evse_local.protocols.goe_modbus.charger import (
     CAPABILITIES,
+    SETTINGS_EVERY,
     device_info,
     snapshot_from,
 )
 from custom_components.evse_local.protocols.goe_modbus.registers import (
+    ROTATION_BLOCKS,
     SETUP_BLOCKS,
     Readings,
 )
@@ -60,8 +62,12 @@ def readings(**registers: list[int]) -> Readings:
         (4, 0, ChargerState.COMPLETE),
         # Seen after an update with no car and no error: not a fault.
         (0, 0, ChargerState.UNDETERMINED),
-        (0, 1, ChargerState.FAULT),
+        (0, 1, ChargerState.GFCI_FAULT),
         (0, 10, ChargerState.FAULT),
+        # An error wins over what the pilot reports.
+        (3, 8, ChargerState.NO_GROUND),
+        (2, 1, ChargerState.GFCI_FAULT),
+        (1, 3, ChargerState.FAULT),
         (0xFFFF, 0xFFFF, ChargerState.UNDETERMINED),
         (0xFFFF, 3, ChargerState.FAULT),
     ],
@@ -74,7 +80,7 @@ def test_state(car_state: int, error: int, state: ChargerState) -> None:
         assert snapshot.charging is None
     else:
         assert snapshot.vehicle_connected is (car_state in (2, 3, 4))
-        assert snapshot.charging is (car_state == 2)
+        assert snapshot.charging is (car_state == 2 and not error)
 
 
 @pytest.mark.parametrize(
@@ -233,27 +239,63 @@ async def test_connect_failures_close_the_client(sim: GoeSimulator) -> None:
         await connect_goe(sim.host, port=sim.port, timeout=TIMEOUT)
 
 
-async def test_steady_poll_is_two_transactions(
+async def test_steady_poll_is_one_transaction(
     sim: GoeSimulator, charger: GoeCharger
 ) -> None:
+    """Charging steadily: the input block, plus a settings block now and then.
+
+    Nothing in the settings changes by itself: each of the three blocks is
+    read every ``SETTINGS_EVERY`` polls in turn, so every setting is at most
+    18 polls (3 minutes at 10 s) old.
+    """
+    polls = 2 * SETTINGS_EVERY * len(ROTATION_BLOCKS)
+    first = charger.requests
     blocks = []
-    for _ in range(6):
-        before = charger.requests
+    for _ in range(polls):
+        sim.advance(10)
+        before = len(sim.requests)
         snapshot = await charger.poll()
-        assert charger.requests - before == 2
-        blocks.append([(r.address, r.count) for r in sim.requests[-2:]])
         assert snapshot is charger.snapshot
-    assert (
-        blocks
-        == [
-            [(100, 60), (200, 6)],
-            [(100, 60), (206, 13)],
-            [(100, 60), (299, 2)],
-        ]
-        * 2
-    )
-    assert sim.transactions == {4: 6, 3: 6}
+        blocks.append([(r.address, r.count) for r in sim.requests[before:]])
+    rotation = [(200, 6), (206, 13), (299, 2)]
+    expected = [
+        [(100, 60)] + ([rotation[(n // SETTINGS_EVERY - 1) % 3]] if n % 6 == 0 else [])
+        for n in range(1, polls + 1)
+    ]
+    assert blocks == expected
+    assert charger.requests - first == polls + polls // SETTINGS_EVERY
+    assert sim.transactions == {4: polls, 3: polls // SETTINGS_EVERY}
     assert_never_205_with_206(sim)
+
+
+async def test_a_change_of_car_state_reads_allow_at_once(
+    sim: GoeSimulator, charger: GoeCharger
+) -> None:
+    """Plug, unplug, or a pause from the go-e app: ALLOW is read that poll.
+
+    A pause made on the charger (the app, the button) turns CAR_STATE from
+    2 to 3; the poll that sees it also reads ALLOW, so the pause shows at
+    once rather than within three minutes.
+    """
+    await charger.poll()
+    sim.reset_counters()
+    sim.model.settings[200] = 0  # ALLOW 0, set in the app
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.SLEEPING
+    assert snapshot.paused is True
+    assert [(r.address, r.count) for r in sim.requests] == [(100, 60), (200, 6)]
+    sim.model.unplug()
+    await charger.poll()
+    sim.model.set_error(8)
+    await charger.poll()
+    await charger.poll()  # nothing changed: one transaction
+    assert [(r.address, r.count) for r in sim.requests][2:] == [
+        (100, 60),
+        (200, 6),
+        (100, 60),
+        (200, 6),
+        (100, 60),
+    ]
 
 
 async def test_snapshot_while_charging(sim: GoeSimulator, charger: GoeCharger) -> None:
@@ -302,7 +344,7 @@ async def test_car_states(sim: GoeSimulator, charger: GoeCharger) -> None:
     assert snapshot.phases_after_contactor == 0
     sim.model.set_error(8)
     snapshot = await charger.poll()
-    assert snapshot.state is ChargerState.FAULT
+    assert snapshot.state is ChargerState.NO_GROUND  # also without a car
     assert snapshot.error is ChargerError.NO_GROUND
     sim.model.clear_error()
     sim.inject(GoeFault.INVALID, address=100, value=0)
@@ -368,7 +410,7 @@ async def test_volatile_and_persisted_current(
         (299, 2),
     ]
     assert (await charger.poll()).max_current == 20
-    assert len(sim.requests) == 6
+    assert len(sim.requests) == 5  # then the input block alone
 
 
 async def test_out_of_range_is_refused_before_sending(
@@ -500,3 +542,34 @@ async def test_a_model_can_be_given(loopback_sockets: None) -> None:
     assert snapshot.phase_currents == (16.0, 0.0, 0.0)
     assert snapshot.phase_voltages == (230.0, 0.0, 0.0)
     assert snapshot.cable_current_limit == 20
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "error"),
+    [
+        (1, ChargerState.GFCI_FAULT, ChargerError.RCCB),
+        (3, ChargerState.FAULT, ChargerError.PHASE),
+        (8, ChargerState.NO_GROUND, ChargerError.NO_GROUND),
+        (10, ChargerState.FAULT, ChargerError.INTERNAL),
+        (42, ChargerState.FAULT, ChargerError.INTERNAL),
+    ],
+)
+async def test_an_error_is_a_fault_whatever_the_car_state(
+    sim: GoeSimulator,
+    charger: GoeCharger,
+    code: int,
+    state: ChargerState,
+    error: ChargerError,
+) -> None:
+    """ERROR wins over CAR_STATE: a waiting car (3) with no ground is a fault.
+
+    The pilot still says the car is there; it is not charging.
+    """
+    sim.model.set_error(code)
+    snapshot = await charger.poll()
+    assert snapshot.state is state
+    assert snapshot.error is error
+    assert snapshot.charging is False
+    assert snapshot.vehicle_connected is (code in (1, 3, 8))
+    sim.model.clear_error()
+    assert (await charger.poll()).state is ChargerState.CHARGING

@@ -63,10 +63,36 @@ def test_parse_timestamp() -> None:
         {"value": "nan", "measurand": "Voltage"},
         {"value": "5", "measurand": 7},
         {"value": "deadbeef", "format": "SignedData"},
+        # Not finite, or beyond a float: never a reading.
+        {"value": "1e999"},
+        {"value": "-1e999", "measurand": "Voltage"},
+        {"value": "inf", "measurand": "Current.Import"},
+        {"value": "Infinity", "measurand": "Power.Active.Import"},
+        {"value": "1" + "0" * 400},
+        {"value": 10**400},
+        {"value": 10**400, "measurand": "Current.Import"},
+        {"value": "1e308", "unit": "kWh"},
+        # An energy register below zero is garbage.
+        {"value": "-5"},
+        {"value": "-0.001", "measurand": "Energy.Active.Import.Register"},
+        {"value": "-1", "measurand": "Energy.Active.Export.Register"},
+        {"value": "-1", "measurand": "Energy.Active.Import.Interval"},
     ],
+    ids=lambda raw: str(raw)[:40],
 )
 def test_unusable_sampled_values_are_skipped(raw: Any) -> None:
     assert parse_sampled_value(raw) is None
+
+
+def test_zero_and_negative_non_energy_values_are_readings() -> None:
+    """0 Wh is a valid register value (the guard judges it), and power may be
+    negative (export)."""
+    zero = parse_sampled_value({"value": "0"})
+    assert zero is not None
+    assert zero.value == 0
+    export = parse_sampled_value({"value": "-1500", "measurand": "Power.Active.Import"})
+    assert export is not None
+    assert export.value == -1500
 
 
 def test_sampled_value_defaults_to_the_energy_register() -> None:

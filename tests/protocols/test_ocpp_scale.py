@@ -129,6 +129,10 @@ async def _charger(
     async with session.ws_connect(
         f"ws://127.0.0.1:{port}/ocpp/{charge_point_id}", protocols=("ocpp1.6",)
     ) as ws:
+        # Its status first, as after a boot: the station publishes from then.
+        status = {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}
+        await ws.send_str(json.dumps([2, "st", "StatusNotification", status]))
+        await asyncio.wait_for(ws.receive(), 5)
         await asyncio.sleep(offset)
         for second in range(SECONDS):
             started = time.monotonic()

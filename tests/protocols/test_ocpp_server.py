@@ -115,7 +115,7 @@ async def test_known_station_is_accepted_and_reports(
         await client.cp.status("Charging")
         await client.cp.meter(
             {
-                "value": "1.5",
+                "value": "1.1",
                 "measurand": "Energy.Active.Import.Register",
                 "unit": "kWh",
             },
@@ -131,8 +131,8 @@ async def test_known_station_is_accepted_and_reports(
         assert snapshot.state is ChargerState.CHARGING
         assert snapshot.vehicle_connected
         assert snapshot.charging
-        assert snapshot.lifetime_energy == 1500
-        assert snapshot.session_energy == 500
+        assert snapshot.lifetime_energy == 1100
+        assert snapshot.session_energy == 100
         assert snapshot.charging_current == 16.1
         assert snapshot.power == pytest.approx(16.1 * 240)
         assert snapshot.temperatures == (31, None, None)

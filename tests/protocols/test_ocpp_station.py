@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from custom_components.evse_local.protocols.ocpp import (
     OcppCharger,
     OcppStation,
 )
+from custom_components.evse_local.protocols.ocpp import station as station_module
 from custom_components.evse_local.protocols.ocpp._lib import call
 from custom_components.evse_local.protocols.ocpp.measurands import (
     MQ200_MEASURANDS,
@@ -408,42 +410,222 @@ async def test_duplicate_stop_transaction_is_idempotent(setup: Setup) -> None:
     station, client = setup.station, setup.client
     transaction_id = await client.cp.start_transaction(meter_start=1000)
     await client.cp.meter(
-        {"value": "1400", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        {"value": "1040", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
         transaction_id=transaction_id,
     )
-    assert station.snapshot.session_energy == 400
+    assert station.snapshot.session_energy == 40
     first, second = await asyncio.gather(
-        client.cp.stop_transaction(transaction_id, meter_stop=1500),
-        client.cp.stop_transaction(transaction_id, meter_stop=1500),
+        client.cp.stop_transaction(transaction_id, meter_stop=1050),
+        client.cp.stop_transaction(transaction_id, meter_stop=1050),
     )
     assert first == second
     snapshot = station.snapshot
     assert snapshot.transaction_id is None
-    assert snapshot.session_energy == 500
-    assert snapshot.lifetime_energy == 1500
+    assert snapshot.session_energy == 50
+    assert snapshot.lifetime_energy == 1050
     assert snapshot.session_time is not None
     # The session energy is kept until the next session starts.
     await client.cp.stop_transaction(999, meter_stop=1600)
-    assert station.snapshot.session_energy == 500
+    assert station.snapshot.session_energy == 50
     assert await client.cp.start_transaction(meter_start=1600) == transaction_id + 1
     assert station.snapshot.session_energy == 0
 
 
-async def test_register_dropping_to_zero_keeps_the_session(setup: Setup) -> None:
-    station, client = setup.station, setup.client
-    transaction_id = await client.cp.start_transaction(meter_start=5000)
-    for value in ("5300", "0", "100"):
+async def _registers(client: Client, transaction_id: int, *values: str) -> None:
+    for value in values:
         await client.cp.meter(
             {"value": value, "measurand": "Energy.Active.Import.Register"},
             transaction_id=transaction_id,
         )
-    assert station.snapshot.session_energy == 400
-    assert station.snapshot.lifetime_energy == 100
+
+
+async def test_register_dropping_to_zero_keeps_the_session(setup: Setup) -> None:
+    """A register that really restarted: the session counts on from zero.
+
+    The drop counts as a restart once the next two readings continue it.
+    """
+    station, client = setup.station, setup.client
+    transaction_id = await client.cp.start_transaction(meter_start=5000)
+    await _registers(client, transaction_id, "5030", "0", "20")
+    assert station.snapshot.session_energy == 30
+    await _registers(client, transaction_id, "40")
+    assert station.snapshot.session_energy == 70
+    assert station.snapshot.lifetime_energy == 40
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["0", "-5", "1e999", pytest.param("1" + "0" * 400, id="400-digits"), "NaN"],
+)
+async def test_one_odd_register_does_not_inflate_the_session(
+    setup: Setup, odd: str
+) -> None:
+    """One odd register value: the session neither jumps nor goes back.
+
+    Before, "0" moved the session's start so the next real reading counted
+    the whole register again (5030 -> 0 -> 5050 made a 5.08 kWh session).
+    """
+    station, client = setup.station, setup.client
+    transaction_id = await client.cp.start_transaction(meter_start=5000)
+    sessions = []
+    for value in ("5030", odd, "5050", "5070"):
+        await _registers(client, transaction_id, value)
+        sessions.append(station.snapshot.session_energy)
+    assert sessions == [30, 30, 50, 70]
+    assert station.snapshot.lifetime_energy == 5070
+
+
+async def test_overflowing_meter_start_and_stop(setup: Setup) -> None:
+    """meterStart of 400 digits and meterStop of 1e999 are answered, ignored."""
+    station, client = setup.station, setup.client
+    await _registers(client, 0, "7000")
+    reply = await client.cp.call(
+        call.StartTransaction(
+            connector_id=1,
+            id_tag="TAG",
+            meter_start=10**400,
+            timestamp="2026-11-21T04:40:01.745Z",
+        ),
+        skip_schema_validation=True,
+    )
+    transaction_id = reply.transaction_id
+    # The last register known stands in for the start.
+    await _registers(client, transaction_id, "7100")
+    assert station.snapshot.session_energy == 100
+    await client.cp.call(
+        call.StopTransaction(
+            meter_stop=math.inf,
+            timestamp="2026-11-21T04:45:01.745Z",
+            transaction_id=transaction_id,
+        ),
+        skip_schema_validation=True,
+    )
+    snapshot = station.snapshot
+    assert snapshot.transaction_id is None
+    assert snapshot.lifetime_energy == 7100
+    assert snapshot.session_energy == 100
+
+
+async def _charging(client: Client) -> int:
+    transaction_id = await client.cp.start_transaction(meter_start=2000)
+    await client.cp.status("Charging")
+    await client.cp.meter(
+        {"value": "2100", "measurand": "Energy.Active.Import.Register"},
+        {"value": "16", "measurand": "Current.Import", "unit": "A"},
+        {"value": "240", "measurand": "Voltage", "unit": "V"},
+        {"value": "3840", "measurand": "Power.Active.Import", "unit": "W"},
+        {"value": "31", "measurand": "Temperature", "unit": "Celsius"},
+        transaction_id=transaction_id,
+    )
+    return transaction_id
+
+
+async def test_reconnect_clears_live_readings_keeps_lifetime(
+    loopback_sockets: None,
+) -> None:
+    """Readings from before a reconnect are not shown as current.
+
+    Current, power, voltage and temperature are unknown until the charger
+    reports them again; the lifetime energy and the session stay.
+    """
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("RC", password=None)
+        client = await connect(session, system, "RC")
+        await client.cp.boot()
+        await _charging(client)
+        assert station.snapshot.charging_current == 16
+        await client.close()
+        await eventually(lambda: not station.connected)
+        client = await connect(session, system, "RC")
+        await eventually(lambda: station.connected)
+        snapshot = station.snapshot
+        assert snapshot.charging_current is None
+        assert snapshot.power is None
+        assert snapshot.voltage is None
+        assert snapshot.temperatures == (None, None, None)
+        assert snapshot.lifetime_energy == 2100
+        assert snapshot.session_energy == 100
+        assert snapshot.transaction_id is not None
+        # A boot clears them too (a charger that reboots on the same socket).
+        await client.cp.meter({"value": "12", "measurand": "Current.Import"})
+        await client.cp.boot()
+        assert station.snapshot.charging_current is None
+        await client.close()
+
+
+async def test_listen_after_a_reconnect_never_republishes_stale_state(
+    loopback_sockets: None,
+) -> None:
+    """The first snapshot after a reconnect waits for the charger's status.
+
+    The charger was reset while charging: it comes back Available. No update
+    may show "charging" or 16 A again, not even for a moment.
+    """
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("RS", password=None)
+        client = await connect(session, system, "RS")
+        await client.cp.boot()
+        await _charging(client)
+        await client.close()
+        await eventually(lambda: not station.connected)
+        updates: list[ChargerSnapshot] = []
+        listening = asyncio.create_task(station.listen(updates.append))
+        client = await connect(session, system, "RS")
+        await client.cp.boot()
+        await client.cp.status("Available", connector_id=0)
+        await asyncio.sleep(0.05)
+        assert updates == []  # connector 1 not reported yet
+        await client.cp.status("Available")
+        await eventually(lambda: len(updates) >= 1)
+        assert [u.state for u in updates] == [ChargerState.NOT_CONNECTED]
+        assert all(u.charging_current in (None, 0) for u in updates)
+        # Available: nothing is drawn, and the session that was running is over.
+        assert updates[-1].transaction_id is None
+        assert updates[-1].session_energy == 100
+        await client.close()
+        await asyncio.wait_for(listening, 5)
+
+
+async def test_listen_publishes_after_a_grace_without_a_status(
+    loopback_sockets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A charger that reconnects without reporting its status is not left out."""
+    monkeypatch.setattr(station_module, "STATUS_GRACE", 0.1)
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("NS", password=None)
+        updates: list[ChargerSnapshot] = []
+        listening = asyncio.create_task(station.listen(updates.append))
+        client = await connect(session, system, "NS")
+        await eventually(lambda: len(updates) == 1)
+        await client.close()
+        await asyncio.wait_for(listening, 5)
+        # A connection that ends during the grace: listen returns, no update.
+        listening = asyncio.create_task(station.listen(updates.append))
+        client = await connect(session, system, "NS")
+        await eventually(lambda: station.connected)
+        await client.close()
+        await asyncio.wait_for(listening, 5)
+        assert len(updates) == 1
+
+
+async def test_available_means_nothing_is_drawn(setup: Setup) -> None:
+    """Status Available after a session: current and power are 0, not stale."""
+    station, client = setup.station, setup.client
+    transaction_id = await _charging(client)
+    await client.cp.stop_transaction(transaction_id, meter_stop=2150)
+    await client.cp.status("Finishing")
+    assert station.snapshot.charging_current == 16  # no new reading yet
+    await client.cp.status("Available")
+    snapshot = station.snapshot
+    assert (snapshot.charging_current, snapshot.power) == (0, 0)
+    assert snapshot.voltage == 240  # the mains is still there
 
 
 async def test_listen_waits_for_acceptance_and_sees_every_change(
-    loopback_sockets: None,
+    loopback_sockets: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # This charge point reports no status after connecting: a short grace.
+    monkeypatch.setattr(station_module, "STATUS_GRACE", 0.1)
     async with aiohttp.ClientSession() as session, central_system() as system:
         station = system.add_station("L", password=None)
         updates: list[ChargerSnapshot] = []
@@ -562,7 +744,10 @@ def test_power_needs_a_matching_phase() -> None:
     assert station.snapshot.power == 2300
 
 
-async def test_ocpp_charger_adapter(setup: Setup) -> None:
+async def test_ocpp_charger_adapter(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(station_module, "STATUS_GRACE", 0.1)
     station, client = setup.station, setup.client
     charger = OcppCharger(station, max_current=40)
     assert OcppCharger.push_only is True
@@ -609,3 +794,30 @@ async def test_ocpp_charger_adapter(setup: Setup) -> None:
     assert fresh.info.model == "MQ 200"
     assert fresh.snapshot is not None
     assert fresh.snapshot.paused is True
+
+
+def test_session_restored_without_a_guard_continues() -> None:
+    """State saved before the session guard existed: the session goes on.
+
+    The next register reading continues from the session so far; a drop to
+    zero after it is a restart to be confirmed, not a smaller session.
+    """
+    station = OcppStation("OLD")
+    station.restore_state(
+        {
+            "version": 1,
+            "session_energy": 300.0,
+            "transaction": {
+                "transaction_id": 4,
+                "meter_start": 5000.0,
+                "started": "2026-11-21T04:40:01+00:00",
+                "id_tag": "TAG",
+            },
+        }
+    )
+    for value, session in (("5320", 320), ("0", 320), ("20", 320), ("40", 360)):
+        station.handle_meter_values(
+            {"meter_value": [{"sampledValue": [{"value": value}]}]}
+        )
+        assert station.snapshot.session_energy == session, value
+    assert station.export_state()["session_guard"]["energy_offset"] == 5320

@@ -452,7 +452,7 @@ def test_config_identity_and_settings(path: Path) -> None:
         )
     status = load_object(FIRSTOF9 / "status-new.json")
     charger = OpenEvseJsonCharger(None, INFO, config=config, status=status)  # type: ignore[arg-type]
-    snapshot = charger._build()
+    snapshot = charger._build(charger._status, charger._config, charger._limit)
     assert snapshot.service_level is expected.service_level
     assert (snapshot.min_current_limit, snapshot.max_current_limit) == expected.limits
     assert Capability.SERVICE_LEVEL in snapshot.capabilities
@@ -649,7 +649,7 @@ async def test_listen_merges_pushed_status(peers: Path, loopback: Loopback) -> N
         config=json.loads(config),
         status=load_object(FIRSTOF9 / "status.json"),
     )
-    charger.snapshot = charger._build()
+    charger.snapshot = charger._build(charger._status, charger._config, charger._limit)
     updates: list[ChargerSnapshot] = []
     await charger.listen(updates.append)
     assert len(updates) == 3  # connected, websocket.json, the amp delta
@@ -720,3 +720,127 @@ async def test_resume_without_a_claim_sends_nothing(loopback: Loopback) -> None:
     )
     await charger.set_paused(False)
     assert module.requests == []
+
+
+# --- bad numbers and bad frames: protocol errors, never a crash -------------
+
+_HUGE = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"state": 1e999}',
+        '{"state": -1e999}',
+        '{"state": NaN}',
+        '{"state": Infinity}',
+        f'{{"state": {_HUGE}}}',
+        '{"state": 1, "voltage": NaN}',
+        f'{{"state": 1, "amp": {_HUGE}}}',
+        '{"state": 1, "amp": 1e308, "voltage": 1e308}',
+        '{"state": 1, "total_energy": -5}',
+        '{"state": 1, "watthour": -0.5}',
+        '{"state": 1, "session_energy": -1}',
+        '{"state": 1, "wattsec": 1e999}',
+        pytest.param("[" * 100_000, id="deep-array"),
+        pytest.param('{"a":' * 100_000, id="deep-object"),
+    ],
+    ids=lambda document: document[:40],
+)
+async def test_bad_numbers_in_status_are_protocol_errors(
+    document: str, loopback: Loopback
+) -> None:
+    """Non-finite, overflowing or negative-energy numbers: a protocol error."""
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(FakeModule(status=document.encode())),
+        INFO,
+        config={},
+        status={},
+    )
+    with pytest.raises(EvseProtocolError):
+        await charger.poll()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"state": 1e999}',
+        '{"state": NaN}',
+        f'{{"state": {_HUGE}}}',
+        '{"total_energy": -5}',
+        '{"state": "3"}',
+        '{"state": 99999}',
+        pytest.param("[" * 100_000, id="deep-array"),
+    ],
+    ids=lambda frame: frame[:40],
+)
+async def test_bad_pushed_frame_ends_the_session_cleanly(
+    frame: str, loopback: Loopback
+) -> None:
+    """A frame that cannot be trusted ends listen() with a protocol error.
+
+    The frames before it were delivered; the adapter keeps the last good
+    status, so the poll that follows is not poisoned by the bad frame.
+    """
+    module = FakeModule(
+        status=b'{"state": 1}',
+        websocket=['{"state": 3, "amp": 16000}', frame, '{"state": 1}'],
+    )
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module), INFO, config={}, status={"state": 2}
+    )
+    updates: list[ChargerSnapshot] = []
+    with pytest.raises(EvseProtocolError):
+        await charger.listen(updates.append)
+    assert [update.state for update in updates] == [ChargerState.CHARGING]
+    assert charger.snapshot is updates[-1]
+    module.websocket = ['{"amp": 8000}']
+    await charger.listen(updates.append)
+    # The merge starts from the last good status, not from the bad frame.
+    assert updates[-1].state is ChargerState.CHARGING
+    assert updates[-1].charging_current == 8.0
+
+
+async def test_config_gone_during_push_is_not_an_unsupported_push(
+    loopback: Loopback,
+) -> None:
+    """/config answering 404 in a push session is a broken read, not "no /ws".
+
+    ``EvseUnsupportedError`` from ``listen`` means "this firmware has no
+    websocket, stop trying": it must only come from the handshake.
+    """
+    module = FakeModule(websocket=['{"config_version": 9}'])  # no /config: 404
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module),
+        INFO,
+        config={},
+        status={"state": 1, "config_version": 1},
+    )
+    with pytest.raises(EvseProtocolError, match="/config"):
+        await charger.listen(lambda snapshot: None)
+
+
+async def test_bad_config_reread_does_not_poison_the_adapter(
+    loopback: Loopback,
+) -> None:
+    """A /config that fails to read is not kept: the next poll still works.
+
+    Found by the fuzz suite: the re-read config was kept before the snapshot
+    was built from it, so one bad answer broke every later poll.
+    """
+    module = FakeModule(
+        status=b'{"state": 1}',
+        config=b'{"service": []}',
+        websocket=['{"config_version": 9}'],
+    )
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module),
+        INFO,
+        config={"service": 2},
+        status={"state": 2, "config_version": 1},
+    )
+    with pytest.raises(EvseProtocolError, match="service"):
+        await charger.listen(lambda snapshot: None)
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.NOT_CONNECTED
+    assert snapshot.service_level is ServiceLevel.LEVEL_2

@@ -442,3 +442,14 @@ async def test_clear_session_limit_after_unplug_sends_nothing() -> None:
     await charger.clear_session_limit()
     assert len(transport.frames) == sent
     assert charger.settings["GH"] == {"kwh": 0}
+
+
+@pytest.mark.parametrize("usage", ["$OK -5 1000", "$OK 14400 -5", "$OK 0 -1"])
+async def test_negative_energy_is_a_protocol_error(usage: str) -> None:
+    """A counter below zero is garbage: the poll fails, nothing is shown."""
+    replies = {**ISSUE_102, "$GU": rapi_frame(usage)}
+    client = RapiClient(ScriptedTransport(replies))
+    client.use_sequence = False
+    charger = RapiCharger(client, GOPLUG)
+    with pytest.raises(EvseProtocolError, match=r"\$GU"):
+        await charger.poll()

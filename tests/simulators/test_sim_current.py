@@ -496,3 +496,24 @@ async def test_websocket_dropped_on_reboot(
 async def test_index_page(current: Simulator, session: aiohttp.ClientSession) -> None:
     async with session.get(current.url + "/") as resp:
         assert "<title>OpenEVSE</title>" in await resp.text()
+
+
+async def test_websocket_raw_frames_and_config_changes(
+    current: Simulator, legacy: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """Frames no firmware should send go out as they are, to every client."""
+    async with session.ws_connect(current.url + "/ws") as ws:
+        await ws.receive_json()
+        current.push_raw('{"state":1e999}')
+        assert await ws.receive_str() == '{"state":1e999}'
+        async with session.post(current.url + "/sim/ws_frame?text=NaN") as resp:
+            assert resp.status == 200
+        assert await ws.receive_str() == "NaN"
+        async with session.post(current.url + "/sim/config_changed") as resp:
+            assert resp.status == 200
+        assert (await ws.receive_json())["config_version"] == 2
+        current.config_changed()
+        assert (await ws.receive_json())["config_version"] == 3
+    for action in ("ws_frame?text=x", "config_changed"):
+        async with session.post(legacy.url + "/sim/" + action) as resp:
+            assert resp.status == 400  # no websocket, no config_version

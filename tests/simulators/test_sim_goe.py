@@ -227,6 +227,10 @@ async def test_the_car_state_machine() -> None:
     model.advance(60)
     assert model.session_wh == pytest.approx(1000)
     model.set_error(1)
+    # The pilot still sees the car; only an internal error is "defective".
+    assert model.car_state is CarState.COMPLETE
+    assert not model.drawing
+    model.set_error(10)
     assert model.car_state is CarState.UNKNOWN
     model.clear_error()
     model.unplug()

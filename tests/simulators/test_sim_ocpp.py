@@ -1028,6 +1028,12 @@ async def test_duplicate_stop_and_energy_glitches(
         cs.payloads("MeterValues")[-1]["meter_value"][0]["sampled_value"][1]["value"]
         == "21.3"
     )
+    sim.quirks.energy_glitch_value = "1e999"
+    await sim.advance(10)
+    assert (
+        cs.payloads("MeterValues")[-1]["meter_value"][0]["sampled_value"][1]["value"]
+        == "1e999"
+    )
     sim.model.unplug()
     await sim.sync()
     stops = cs.payloads("StopTransaction")

@@ -133,6 +133,9 @@ async def test_http_faults(current: Simulator, session: aiohttp.ClientSession) -
     current.inject(Fault.HTTP_401)
     async with session.get(current.url + "/status") as resp:
         assert resp.status == 401
+    current.inject(Fault.HTTP_404)
+    async with session.get(current.url + "/config") as resp:
+        assert resp.status == 404
     current.inject(Fault.HTML)
     async with session.get(current.url + "/status") as resp:
         assert resp.content_type == "text/html"

@@ -1,10 +1,13 @@
 """The go-e Charger over Modbus TCP as a :class:`Charger`.
 
-A steady poll is two Modbus transactions: the input block 100..159
-(state, meters) and one settings block in rotation, so every setting is at
-most ``len(ROTATION_BLOCKS)`` polls old (all of them are read again after a
-reconnect). Every write is read back; what the
-charger confirmed is in the next snapshot at once.
+A steady poll is one Modbus transaction: the input block 100..159 (state,
+meters). Settings do not change by themselves, so one settings block is read
+every ``SETTINGS_EVERY`` polls, in turn; all of them after a reconnect (a
+restart resets AMPERE_VOLATILE and ALLOW), and the block holding ALLOW and
+PHASES whenever CAR_STATE or ERROR changed (a plug-in, or a pause from the
+go-e app or button, which turns a charging car's state to "waiting"). Every
+write is read back; what the charger confirmed is in the next snapshot at
+once.
 
 Session energy/time limits are not offered natively: ENERGY_LIMIT
 (holding 333..336) shares its addresses with ENERGY_CARD0 (input 332..335)
@@ -34,6 +37,10 @@ MANUFACTURER = "go-e"
 MODEL = "go-eCharger"
 MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
+SETTINGS_EVERY = 6
+"""Polls per settings block read: with three blocks, a setting changed
+outside Home Assistant shows within 18 polls (3 minutes at 10 s)."""
+_ALLOW_BLOCK = next(b for b in reg.ROTATION_BLOCKS if reg.ALLOW in b.registers)
 
 _STATES = {
     1: ChargerState.NOT_CONNECTED,
@@ -78,11 +85,21 @@ CAPABILITIES = frozenset(
 )
 
 
+# ERROR wins over CAR_STATE: the pilot still reports a waiting car (3) while
+# a missing ground stops the charge.
+_ERROR_STATES = {
+    1: ChargerState.GFCI_FAULT,  # residual current device tripped
+    8: ChargerState.NO_GROUND,
+}
+
+
 def _state(car_state: int | None, error: int | None) -> ChargerState:
+    if error:
+        return _ERROR_STATES.get(error, ChargerState.FAULT)
     if car_state in _STATES:
         return _STATES[car_state]
     # 0 was seen without an error after a firmware update: not a fault.
-    return ChargerState.FAULT if error else ChargerState.UNDETERMINED
+    return ChargerState.UNDETERMINED
 
 
 def _error(code: int | None) -> ChargerError | None:
@@ -139,7 +156,7 @@ def snapshot_from(readings: Readings) -> ChargerSnapshot:
     return ChargerSnapshot(
         state=state,
         vehicle_connected=None if car_state is None else car_state in _VEHICLE_STATES,
-        charging=None if car_state is None else car_state == 2,
+        charging=None if car_state is None else car_state == 2 and not error,
         paused=None if allow is None else not allow,
         # Three phases, one number: the highest is what limits the charge.
         charging_current=max(measured) if measured else None,
@@ -211,6 +228,7 @@ class GoeCharger(Charger):
         self.client = client
         self.readings = readings if readings is not None else Readings()
         self._next = 0
+        self._polls = 0
         self._connection = client.connections
 
     @property
@@ -224,27 +242,37 @@ class GoeCharger(Charger):
         self.info = device_info(self.readings)
 
     async def poll(self) -> ChargerSnapshot:
-        """Read the input block and the next settings block (two transactions).
+        """Read the input block, and settings when they may have changed.
 
-        After a reconnect every settings block is read: the charger may have
-        restarted, and a restart resets AMPERE_VOLATILE and ALLOW.
+        One transaction on a steady poll. After a reconnect every settings
+        block is read: the charger may have restarted, and a restart resets
+        AMPERE_VOLATILE and ALLOW.
         """
-        await read_blocks(self.client, self.readings, reg.POLL_BLOCKS)
+        readings = self.readings
+        seen = (readings.raw(reg.CAR_STATE), readings.raw(reg.ERROR))
+        await read_blocks(self.client, readings, reg.POLL_BLOCKS)
         connection = self.client.connections
         rotation = reg.ROTATION_BLOCKS
+        self._polls += 1
+        blocks: tuple[ReadBlock, ...] = ()
         if connection != self._connection:
             blocks = rotation
         else:
-            blocks = (rotation[self._next % len(rotation)],)
-            self._next += 1
+            if seen != (readings.raw(reg.CAR_STATE), readings.raw(reg.ERROR)):
+                blocks = (_ALLOW_BLOCK,)
+            if self._polls % SETTINGS_EVERY == 0:
+                block = rotation[self._next % len(rotation)]
+                self._next += 1
+                if block not in blocks:
+                    blocks = (*blocks, block)
             # A setting whose write failed is unknown: read it again now.
             blocks += tuple(
                 block
                 for block in rotation
                 if block not in blocks
-                and any(self.readings.raw(r) is None for r in block.registers)
+                and any(readings.raw(r) is None for r in block.registers)
             )
-        await read_blocks(self.client, self.readings, blocks)
+        await read_blocks(self.client, readings, blocks)
         self._connection = connection
         self.snapshot = snapshot_from(self.readings)
         return self.snapshot

@@ -4,7 +4,8 @@ Charge points are lax here: Blink firmware spells units ``Amp``/``Volt`` and
 sends nanosecond timestamps, simulators send per-phase values next to the
 total, every value is a string. This module accepts all of that and never
 raises for a single odd value: it is skipped (one DEBUG line) so the rest of
-the frame still counts.
+the frame still counts. Skipped: anything that is not a finite number (NaN,
+``1e999``, 400 digits) and energy below zero.
 """
 
 from __future__ import annotations
@@ -137,16 +138,21 @@ def parse_sampled_value(raw: object) -> Reading | None:
     measurand = raw.get("measurand") or ENERGY_REGISTER
     text = raw.get("value")
     try:
+        # A 400-digit JSON number is an int that no float can hold.
         number = float(text)  # type: ignore[arg-type]
-    except TypeError, ValueError:
-        _LOGGER.debug("Ignoring sampled value %r of %s", text, measurand)
-        return None
-    if not isinstance(measurand, str) or math.isnan(number):
+    except TypeError, ValueError, OverflowError:
+        number = math.nan
+    if not isinstance(measurand, str):
         return None
     unit = raw.get("unit")
     value, canonical = normalise_unit(
         measurand, number, unit if isinstance(unit, str) else None
     )
+    # NaN, 1e999, and kWh that overflow as Wh are no readings; neither is a
+    # negative energy register.
+    if not math.isfinite(value) or (measurand.startswith("Energy") and value < 0):
+        _LOGGER.debug("Ignoring sampled value %.40r of %s", text, measurand)
+        return None
     return Reading(
         measurand=measurand,
         value=value,

@@ -29,12 +29,14 @@ import asyncio
 import logging
 import math
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..energy_guard import LifetimeEnergyGuard, rated_power
 from ..errors import (
     EvseCommandRejectedError,
     EvseConnectionError,
@@ -77,6 +79,10 @@ MIN_CURRENT = 6
 DEFAULT_MAX_CURRENT = 32
 DEFAULT_ID_TAG = "evse_local"
 STATE_VERSION = 2
+STATUS_GRACE = 2.0
+"""Seconds a (re)connected charger has to report its status before its
+last known one is published (OCPP 1.6 section 4.9: it reports every
+connector after an accepted boot)."""
 
 CAPABILITIES = frozenset(
     {
@@ -135,13 +141,14 @@ def _error_code(text: str) -> OcppErrorCode | None:
 
 
 def _number(value: object) -> float | None:
+    """Return a finite number, or None (NaN, 1e999, 400-digit integers)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
         number = float(value)
-    except ValueError:
+    except ValueError, OverflowError:
         return None
-    return None if math.isnan(number) else number
+    return number if math.isfinite(number) else None
 
 
 @dataclass(slots=True)
@@ -189,6 +196,8 @@ _MEASUREMENTS = (
     "temperature",
 )
 _PHASE_MEASUREMENTS = ("phase_currents", "phase_voltages", "phase_powers")
+# What a reconnect makes unknown: everything but the energy register.
+_LIVE_MEASUREMENTS = tuple(name for name in _MEASUREMENTS if name != "energy_wh")
 
 
 class OcppStation:
@@ -227,6 +236,11 @@ class OcppStation:
         self._last_heartbeat: datetime | None = None
         self._meter = MeterSample()
         self._session_energy: float | None = None
+        # The register through the energy guard: one odd reading never
+        # inflates (or shrinks) the session.
+        self._session_guard: LifetimeEnergyGuard | None = None
+        self._status_reported = asyncio.Event()
+        self._drawn_before: set[tuple[str, int | None]] = set()
         self._transaction: _Transaction | None = None
         self._last_transaction: _Transaction | None = None
         self._stopped_ids: deque[int] = deque(maxlen=32)
@@ -262,11 +276,26 @@ class OcppStation:
         return self._last_heard
 
     def attach(self, connection: OcppConnection, *, accepted: bool) -> None:
-        """Serve ``connection`` (the server closes any previous one)."""
+        """Serve ``connection`` (the server closes any previous one).
+
+        Readings from before are not current any more: they are unknown
+        until the charger reports them on this connection.
+        """
         self._connection = connection
+        self._status_reported.clear()
+        self._clear_live_readings()
         connection.attach(self, accepted=accepted)
         if accepted:
             self._accepted.set()
+
+    def _clear_live_readings(self) -> None:
+        """Forget current, power, voltage, temperature; keep the register."""
+        meter = self._meter
+        self._drawn_before |= _drawn(meter)
+        for name in _LIVE_MEASUREMENTS:
+            setattr(meter, name, None)
+        for name in _PHASE_MEASUREMENTS:
+            setattr(meter, name, {})
 
     def detach(self, connection: OcppConnection) -> None:
         """Forget ``connection`` (ended); a newer one may already be attached."""
@@ -284,12 +313,34 @@ class OcppStation:
             if connection is not None and connection.accepted:
                 break
             await asyncio.sleep(0)  # pragma: no cover - a close raced the wake-up
+        if not await self._wait_for_status(connection):
+            return
         self._listeners.add(on_update)
         try:
             on_update(self.snapshot)
             await connection.ended.wait()
         finally:
             self._listeners.discard(on_update)
+
+    async def _wait_for_status(self, connection: OcppConnection) -> bool:
+        """Wait (up to ``STATUS_GRACE``) for the connector's status.
+
+        A charger that rebooted while charging comes back Available: its
+        last status from before must not be republished, not even for the
+        moment until its StatusNotification. False if the connection ended.
+        """
+        waits = [
+            asyncio.ensure_future(self._status_reported.wait()),
+            asyncio.ensure_future(connection.ended.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waits, timeout=STATUS_GRACE, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return not connection.closed
 
     def _changed(self, *, force: bool = False) -> None:
         snapshot = self.snapshot
@@ -306,6 +357,8 @@ class OcppStation:
         self.boot = boot
         # New firmware may support profiles now: ask again.
         self.profiles_refused = False
+        # A reboot: nothing measured before it is current.
+        self._clear_live_readings()
         if self._connection is connection:
             self._accepted.set()
         # Not in the snapshot, but listeners re-read the device info.
@@ -402,7 +455,37 @@ class OcppStation:
             self._connector_available = False
         elif connector_id == 0 or known is not OcppStatus.FAULTED:
             self._connector_available = True
+        if connector_id != 0:
+            self._status_reported.set()
+            if known is OcppStatus.AVAILABLE:
+                self._nothing_drawn()
         self._changed()
+
+    def _nothing_drawn(self) -> None:
+        """Available: no car, no current; a session still open is over.
+
+        Chargers send MeterValues only during a transaction: without this,
+        the last session's current and power would stay on screen. The
+        StopTransaction of a session may have been lost while offline.
+        """
+        meter = self._meter
+        # What the charger reported, now or before a reconnect cleared it.
+        for name, phase in _drawn(meter) | self._drawn_before:
+            if phase is None:
+                setattr(meter, name, 0.0)
+            else:
+                getattr(meter, name)[phase] = 0.0
+        transaction = self._transaction
+        if transaction is not None:
+            _LOGGER.debug(
+                "%s: Available without a stop of transaction %s: ended",
+                self.charge_point_id,
+                transaction.transaction_id,
+            )
+            transaction.stopped = utc_now()
+            self._last_transaction = transaction
+            self._transaction = None
+            self._session_guard = None
 
     def handle_meter_values(self, payload: Mapping[str, Any]) -> None:
         """Take a MeterValues frame (already snake_case)."""
@@ -422,17 +505,37 @@ class OcppStation:
         if sample.energy_wh is not None:
             self._apply_register(sample.energy_wh)
 
+    def _rated_power(self) -> float:
+        meter = self._meter
+        three_phase = bool(meter.phase_currents or meter.phase_voltages)
+        return rated_power(self.max_current_limit, three_phase=three_phase)
+
     def _apply_register(self, register: float) -> None:
+        """Count the session from the register, through the energy guard.
+
+        Some chargers' register drops to zero mid-session and counts on from
+        there (a restart, confirmed by the readings after it); one odd
+        reading (0, a spike) is held back and dropped.
+        """
         transaction = self._transaction
         if transaction is None:
             return
-        session = register - transaction.meter_start
-        if session < 0 and self._session_energy is not None:
-            # Some chargers' register drops to zero mid-session: keep counting
-            # from where the session was instead of going negative.
-            transaction.meter_start = register - self._session_energy
-            session = self._session_energy
-        self._session_energy = max(session, 0.0)
+        guard = self._session_guard
+        if guard is None:
+            # Restored from before a restart: continue from the session so far.
+            guard = LifetimeEnergyGuard.restore(
+                {
+                    "energy_offset": 0.0,
+                    "energy_last_raw": transaction.meter_start
+                    + (self._session_energy or 0.0),
+                }
+            )
+            if guard is None:  # pragma: no cover - restore accepts these numbers
+                return
+            self._session_guard = guard
+        total = guard.update(register, time.time(), self._rated_power())
+        if total is not None:
+            self._session_energy = max(total - transaction.meter_start, 0.0)
 
     def handle_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, extra: Mapping[str, Any]
@@ -440,13 +543,22 @@ class OcppStation:
         """Start a session; return our transaction id."""
         transaction_id = self._next_transaction_id
         self._next_transaction_id += 1
+        start = _number(meter_start)
+        if start is None or start < 0:
+            # A meterStart no float can hold: count from the last register.
+            _LOGGER.debug(
+                "%s: meterStart %.40r ignored", self.charge_point_id, meter_start
+            )
+            start = self._meter.energy_wh or 0.0
         self._transaction = _Transaction(
             transaction_id=transaction_id,
-            meter_start=float(meter_start),
+            meter_start=start,
             started=utc_now(),
             id_tag=id_tag,
         )
         self._session_energy = 0.0
+        self._session_guard = LifetimeEnergyGuard()
+        self._session_guard.update(start, time.time(), self._rated_power())
         if self._remote_stopped:
             # Someone started charging again after our RemoteStop pause.
             self._remote_stopped = False
@@ -482,12 +594,13 @@ class OcppStation:
             self._changed()
             return
         meter_stop = _number(payload.get("meter_stop"))
-        if meter_stop is not None:
+        if meter_stop is not None and meter_stop >= 0:
             self._meter.energy_wh = meter_stop
             self._apply_register(meter_stop)
         transaction.stopped = utc_now()
         self._last_transaction = transaction
         self._transaction = None
+        self._session_guard = None
         self._changed()
 
     # --- snapshot ----------------------------------------------------------
@@ -800,6 +913,9 @@ class OcppStation:
                 for name in _PHASE_MEASUREMENTS
             },
             "session_energy": self._session_energy,
+            "session_guard": (
+                self._session_guard.export() if self._session_guard else None
+            ),
             "transaction": self._transaction.to_json() if self._transaction else None,
             "last_transaction": (
                 self._last_transaction.to_json() if self._last_transaction else None
@@ -851,6 +967,10 @@ class OcppStation:
             for name in _PHASE_MEASUREMENTS:
                 setattr(self._meter, name, _phases(meter.get(name)))
         self._session_energy = _number(data.get("session_energy"))
+        guard = data.get("session_guard")
+        self._session_guard = (
+            LifetimeEnergyGuard.restore(guard) if isinstance(guard, Mapping) else None
+        )
         self._transaction = _Transaction.from_json(data.get("transaction"))
         self._last_transaction = _Transaction.from_json(data.get("last_transaction"))
         next_id = data.get("next_transaction_id")
@@ -883,10 +1003,27 @@ def _power(meter: MeterSample) -> float | None:
             if phase in meter.phase_voltages
         ]
         if pairs:
-            return sum(current * voltage for current, voltage in pairs)
+            return _finite_or_none(sum(current * voltage for current, voltage in pairs))
     if meter.current is not None and meter.voltage is not None:
-        return meter.current * meter.voltage
+        return _finite_or_none(meter.current * meter.voltage)
     return None
+
+
+def _drawn(meter: MeterSample) -> set[tuple[str, int | None]]:
+    """Return the current and power readings present: (field, phase or None)."""
+    present: set[tuple[str, int | None]] = {
+        (name, None)
+        for name in ("current", "power")
+        if getattr(meter, name) is not None
+    }
+    for name in ("phase_currents", "phase_powers"):
+        present.update((name, phase) for phase in getattr(meter, name))
+    return present
+
+
+def _finite_or_none(value: float) -> float | None:
+    """Two absurd but finite readings can multiply to infinity."""
+    return value if math.isfinite(value) else None
 
 
 def _text(value: object) -> str | None:

@@ -12,7 +12,6 @@ needed at all: the firmware pushes the changed status fields.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..models import (
     ServiceLevel,
 )
 from .status import SERVICE_LEVELS, integer, status_fields
-from .transport import HttpTransport, expect_object
+from .transport import HttpTransport, expect_object, parse_json
 
 # The firmware's client ids are EVC(vendor, client) = vendor << 16 | client,
 # read back with a signed 32-bit toInt(): the "unregistered" vendor 0xFFFE
@@ -113,48 +112,63 @@ class OpenEvseJsonCharger(Charger):
             for key in ("state", "charge_current", "max_current")
             if key in claim
         }
-        await self._read_limit()
-        self._remember_versions()
+        self._limit = await self._read_limit()
+        self._remember_versions(self._status)
 
-    def _remember_versions(self) -> None:
+    def _remember_versions(self, status: dict[str, Any]) -> None:
         self._seen_versions = {
-            key: self._status.get(key)
-            for key in ("config_version", "limit_version", "limit")
+            key: status.get(key) for key in ("config_version", "limit_version", "limit")
         }
 
-    async def _read_limit(self) -> None:
+    async def _read_limit(self) -> dict[str, Any] | None:
         try:
             limit = await self.transport.get_json("/limit")
         except EvseUnsupportedError:
-            self._limit = None
-            return
-        self._limit = expect_object("/limit", limit) if limit else None
+            return None
+        return expect_object("/limit", limit) if limit else None
 
-    async def _refresh_changed(self) -> None:
-        """Re-read ``/config`` or ``/limit`` only when their version moved."""
+    async def _read_status(self, status: dict[str, Any]) -> ChargerSnapshot:
+        """Build the snapshot of ``status``; keep what it read only if sound.
+
+        ``/config`` and ``/limit`` are read again only when their version
+        moved. A document that fails to read leaves the last good status,
+        config and limit in place, so a bad pushed frame (or a bad re-read)
+        cannot poison what is merged after it.
+        """
         seen = self._seen_versions
-        status = self._status
+        config, limit = self._config, self._limit
         if status.get("config_version") != seen.get("config_version"):
-            self._config = expect_object(
-                "/config", await self.transport.get_json("/config")
-            )
+            try:
+                config = expect_object(
+                    "/config", await self.transport.get_json("/config")
+                )
+            except EvseUnsupportedError as err:
+                # The probe read it: a 404 now is a broken answer, not a
+                # firmware without /config.
+                raise EvseProtocolError(f"/config is gone: {err}") from err
         if status.get("limit_version") != seen.get("limit_version") or status.get(
             "limit"
         ) != seen.get("limit"):
-            await self._read_limit()
-        self._remember_versions()
+            limit = await self._read_limit()
+        snapshot = self._build(status, config, limit)
+        self._status, self._config, self._limit = status, config, limit
+        self._remember_versions(status)
+        self.snapshot = snapshot
+        return snapshot
 
     async def poll(self) -> ChargerSnapshot:
         """One ``GET /status`` (plus ``/config``/``/limit`` if they changed)."""
-        self._status = expect_object(
-            "/status", await self.transport.get_json("/status")
-        )
-        await self._refresh_changed()
-        self.snapshot = self._build()
-        return self.snapshot
+        status = expect_object("/status", await self.transport.get_json("/status"))
+        return await self._read_status(status)
 
     async def listen(self, on_update: Callable[[ChargerSnapshot], None]) -> None:
-        """Merge the pushed status deltas from ``/ws`` until it closes."""
+        """Merge the pushed status deltas from ``/ws`` until it closes.
+
+        Only the handshake can say that there is no websocket
+        (:class:`EvseUnsupportedError`). In a session, a frame that cannot be
+        trusted or a failed ``/config``/``/limit`` re-read ends it with an
+        :class:`EvseError`: the caller polls, and reconnects later.
+        """
         url = self.transport.base_url + "/ws"
         try:
             async with self.transport.session.ws_connect(
@@ -169,16 +183,10 @@ class OpenEvseJsonCharger(Charger):
                 async for message in websocket:
                     if message.type is not aiohttp.WSMsgType.TEXT:
                         break
-                    try:
-                        delta = json.loads(message.data)
-                    except ValueError as err:
-                        raise EvseProtocolError("/ws: invalid JSON") from err
+                    delta = parse_json("/ws", message.data)
                     if not isinstance(delta, dict):
-                        continue
-                    self._status = {**self._status, **delta}
-                    await self._refresh_changed()
-                    self.snapshot = self._build()
-                    on_update(self.snapshot)
+                        continue  # not a status delta: nothing to merge
+                    on_update(await self._read_status({**self._status, **delta}))
         except aiohttp.WSServerHandshakeError as err:
             if err.status == 404:
                 raise EvseUnsupportedError(
@@ -188,11 +196,15 @@ class OpenEvseJsonCharger(Charger):
         except aiohttp.ClientError as err:
             raise EvseConnectionError(f"/ws: {err}") from err
 
-    def _build(self) -> ChargerSnapshot:
-        status, config = self._status, self._config
+    def _build(
+        self,
+        status: dict[str, Any],
+        config: dict[str, Any],
+        limit_document: dict[str, Any] | None,
+    ) -> ChargerSnapshot:
         fields = status_fields(status)
         vehicle = status.get("vehicle")
-        limit = self._limit or {}
+        limit = limit_document or {}
         service = integer(config, "service")
         capabilities = set(_CAPABILITIES)
         if service in SERVICE_LEVELS:
@@ -267,7 +279,7 @@ class OpenEvseJsonCharger(Charger):
             "/config", await self.transport.get_json("/config")
         )
         if self.snapshot is not None:
-            self.snapshot = self._build()
+            self.snapshot = self._build(self._status, self._config, self._limit)
 
     async def set_service_level(self, level: ServiceLevel) -> None:
         """Write ``service`` in ``/config`` (0 = auto, 1, 2)."""

@@ -8,6 +8,7 @@ Wh, ``total_energy`` in kWh; the deprecated ``wattsec`` (Ws) and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
@@ -27,14 +28,29 @@ def number(document: Mapping[str, Any], key: str) -> float | None:
     """Read a numeric field: ``None`` when absent or ``false``.
 
     Booleans are not numbers here: the firmware writes ``false`` for absent
-    sensors. Anything else that is not a number is a protocol error.
+    sensors. Anything else that is not a finite number (a string, ``NaN``,
+    ``1e999``, an integer too large for a float) is a protocol error.
     """
     value = document.get(key)
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    raise EvseProtocolError(f"/status: {key}={value!r} is not a number")
+    if not isinstance(value, int | float):
+        raise EvseProtocolError(f"/status: {key}={value!r} is not a number")
+    try:
+        result = float(value)
+    except OverflowError as err:
+        raise EvseProtocolError(f"/status: {key} is out of range") from err
+    if not math.isfinite(result):
+        raise EvseProtocolError(f"/status: {key}={value!r} is not a finite number")
+    return result
+
+
+def energy(document: Mapping[str, Any], key: str) -> float | None:
+    """Read an energy counter: a negative one is garbage, not a reading."""
+    value = number(document, key)
+    if value is not None and value < 0:
+        raise EvseProtocolError(f"/status: {key}={value!r} is negative")
+    return value
 
 
 def integer(document: Mapping[str, Any], key: str) -> int | None:
@@ -53,18 +69,18 @@ def temperature(document: Mapping[str, Any], key: str) -> float | None:
 
 def session_energy_wh(status: Mapping[str, Any]) -> float | None:
     """Energy of the current session in Wh (new field first)."""
-    if (energy := number(status, "session_energy")) is not None:
-        return energy
-    if (watt_seconds := number(status, "wattsec")) is not None:
+    if (wh := energy(status, "session_energy")) is not None:
+        return wh
+    if (watt_seconds := energy(status, "wattsec")) is not None:
         return watt_seconds / 3600
     return None
 
 
 def lifetime_energy_wh(status: Mapping[str, Any]) -> float | None:
     """Lifetime energy in Wh: ``total_energy`` is kWh, ``watthour`` is Wh."""
-    if (kwh := number(status, "total_energy")) is not None:
+    if (kwh := energy(status, "total_energy")) is not None:
         return kwh * 1000
-    return number(status, "watthour")
+    return energy(status, "watthour")
 
 
 def fault_counters(status: Mapping[str, Any]) -> FaultCounters | None:
@@ -84,7 +100,11 @@ def power_w(
         return power
     if current is None or voltage is None:
         return None
-    return round(current * voltage, 1)
+    product = current * voltage
+    if not math.isfinite(product):
+        # Two finite readings whose product overflows: garbage, not a power.
+        raise EvseProtocolError(f"/status: {current} A x {voltage} V overflows")
+    return round(product, 1)
 
 
 class StatusFields(TypedDict):

@@ -140,12 +140,20 @@ def expect_object(path: str, document: Any) -> dict[str, Any]:
     return document
 
 
-def _parse_object(path: str, text: str) -> dict[str, Any]:
+def parse_json(path: str, text: str) -> Any:
+    """Decode JSON text; anything undecodable is a protocol error.
+
+    ``json`` raises ValueError for bad syntax and integers of more than 4300
+    digits, and RecursionError for absurdly deep nesting.
+    """
     try:
-        document = json.loads(text)
-    except ValueError as err:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
         raise EvseProtocolError(f"{path}: invalid JSON: {text[:80]!r}") from err
-    return expect_object(path, document)
+
+
+def _parse_object(path: str, text: str) -> dict[str, Any]:
+    return expect_object(path, parse_json(path, text))
 
 
 def _decode_json(path: str, status: int, text: str) -> Any:
@@ -155,7 +163,4 @@ def _decode_json(path: str, status: int, text: str) -> Any:
         raise EvseProtocolError(f"{path}: HTTP {status}: {text[:80]!r}")
     if not text.strip():
         return None
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        raise EvseProtocolError(f"{path}: invalid JSON: {text[:80]!r}") from err
+    return parse_json(path, text)

@@ -53,6 +53,14 @@ def _int(values: ReplyValues, key: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _energy(values: ReplyValues, key: str) -> int | None:
+    """Read a ``$GU`` counter: printed unsigned, so below 0 is garbage."""
+    value = _int(values, key)
+    if value is not None and value < 0:
+        raise EvseProtocolError(f"$GU: {key}={value} is negative")
+    return value
+
+
 def _clock(hour: int | None, minute: int | None) -> time:
     if hour is None or minute is None or not (0 <= hour < 24 and 0 <= minute < 60):
         raise EvseProtocolError(f"$GD: invalid time {hour}:{minute}")
@@ -309,7 +317,7 @@ class RapiCharger(RapiControlledCharger):
         millivolts = _int(meter, "millivolts")
         current = None if milliamps is None or milliamps < 0 else milliamps / 1000
         voltage = None if millivolts is None or millivolts < 0 else millivolts / 1000
-        session_ws = _int(usage, "session_ws")
+        session_ws = _energy(usage, "session_ws")
         temps = self.settings.get("GP", {})
         counters = self.settings.get("GF")
         fields = self.control_fields()
@@ -328,7 +336,7 @@ class RapiCharger(RapiControlledCharger):
                 else round(current * voltage, 1)
             ),
             session_energy=None if session_ws is None else session_ws / 3600,
-            lifetime_energy=_int(usage, "total_wh"),
+            lifetime_energy=_energy(usage, "total_wh"),
             session_time=_int(status, "elapsed"),
             temperatures=(
                 _temperature(temps, "temp1"),

@@ -28,7 +28,7 @@ from .conftest import add_charger, state_of, wait_for
 POLL = timedelta(seconds=11)
 STATE = {
     "current": "sensor.openevse_0e5e_state",
-    "legacy": "sensor.openevse_openevse_state",
+    "legacy": "sensor.openevse_127_0_0_1_state",
     "goplug": "sensor.goplug_pro_32_0e5e_state",
 }
 

@@ -39,6 +39,11 @@ from .protocols.ocpp import OcppCharger
 
 LIMIT_STORAGE_VERSION = 1
 CHARGER_STORAGE_VERSION = 1
+CONTROLS_STORAGE_VERSION = 1
+# Pause and current limit are saved this long after they changed (at once at
+# unload): a solar controller changes the current every step, a write each
+# time would wear an SD card.
+CONTROLS_SAVE_DELAY = 60.0
 # A push-only charger's state is saved this long after its status, transaction
 # or set of reported values changed (and at unload and shutdown), never for a
 # meter reading alone.
@@ -65,6 +70,11 @@ def charger_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     return Store(hass, CHARGER_STORAGE_VERSION, f"{DOMAIN}.charger.{entry_id}")
 
 
+def controls_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Where *Charging enabled* and *Charging current limit* survive restarts."""
+    return Store(hass, CONTROLS_STORAGE_VERSION, f"{DOMAIN}.controls.{entry_id}")
+
+
 class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
     """Polls the charger; while push is connected, push replaces the poll."""
 
@@ -88,6 +98,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self._follow_up: asyncio.Task[None] | None = None
         self.limits = SessionLimitEnforcer()
         self._limit_store = limit_store(hass, entry.entry_id)
+        self._controls_store = controls_store(hass, entry.entry_id)
         self._charger_store = charger_store(hass, entry.entry_id)
         self._saved_shape: tuple[Any, ...] | None = None
         self._device_info_shown = charger.info
@@ -112,8 +123,26 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         }
 
     async def async_restore_limits(self) -> None:
-        """Take back a session limit set before Home Assistant restarted."""
+        """Take back the session limit, pause and current set before a restart.
+
+        The charger's first read puts back a pause or current it forgot.
+        """
         self.limits.restore(await self._limit_store.async_load())
+        if (controls := await self._controls_store.async_load()) is not None:
+            self.charger.controls.restore(controls)
+
+    @callback
+    def _async_save_controls(self) -> None:
+        if self.charger.controls.dirty:
+            self.charger.controls.dirty = False
+            self._controls_store.async_delay_save(
+                self.charger.controls.export, CONTROLS_SAVE_DELAY
+            )
+
+    async def async_shutdown(self) -> None:
+        """Save pause and current now (unload, stop)."""
+        await self._controls_store.async_save(self.charger.controls.export())
+        await super().async_shutdown()
 
     async def async_restore_charger(self) -> None:
         """Take back a push-only charger's last state, so its entities exist.
@@ -190,6 +219,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
 
     def _after_read(self, snapshot: ChargerSnapshot) -> ChargerSnapshot:
         """Apply integration-enforced session limits to a fresh snapshot."""
+        self._async_save_controls()
         if not self.enforces_limits(snapshot):
             return snapshot
         if self.limits.update(snapshot, dt_util.utcnow()):

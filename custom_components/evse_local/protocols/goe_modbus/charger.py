@@ -10,12 +10,24 @@ Session energy/time limits are not offered natively: ENERGY_LIMIT
 (holding 333..336) shares its addresses with ENERGY_CARD0 (input 332..335)
 while functions 3 and 4 read the same memory, so the integration enforces
 limits itself. ``restart`` has no Modbus register.
+
+Pause (ALLOW 0) and the volatile current (AMPERE_VOLATILE) are lost when
+the charger restarts (it comes back allowed, at AMPERE_EEPROM). A restart
+drops the Modbus connection: the first read on a new connection (and the
+first read at all) puts them back, before anything else is read.
 """
 
 from __future__ import annotations
 
+import logging
+
 from ..charger import Charger
-from ..errors import EvseError, EvseWriteNotAppliedError
+from ..errors import (
+    EvseCommandRejectedError,
+    EvseError,
+    EvseProtocolError,
+    EvseWriteNotAppliedError,
+)
 from ..models import (
     AccessControl,
     ApiGeneration,
@@ -34,6 +46,8 @@ MANUFACTURER = "go-e"
 MODEL = "go-eCharger"
 MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
+
+_LOGGER = logging.getLogger(__name__)
 
 _STATES = {
     1: ChargerState.NOT_CONNECTED,
@@ -212,6 +226,8 @@ class GoeCharger(Charger):
         self.readings = readings if readings is not None else Readings()
         self._next = 0
         self._connection = client.connections
+        # Our pause and current may be gone (a restart) until the next read.
+        self._may_have_restarted = True
 
     @property
     def requests(self) -> int:
@@ -233,6 +249,7 @@ class GoeCharger(Charger):
         connection = self.client.connections
         rotation = reg.ROTATION_BLOCKS
         if connection != self._connection:
+            self._may_have_restarted = True
             blocks = rotation
         else:
             blocks = (rotation[self._next % len(rotation)],)
@@ -246,8 +263,35 @@ class GoeCharger(Charger):
             )
         await read_blocks(self.client, self.readings, blocks)
         self._connection = connection
+        await self._restore_controls()
         self.snapshot = snapshot_from(self.readings)
         return self.snapshot
+
+    async def _restore_controls(self) -> None:
+        """After a restart put our pause and current back (volatile writes).
+
+        At any other read, ALLOW 1 while we paused means charging was
+        allowed on the charger itself (its app or button): that is the
+        setting now.
+        """
+        controls = self.controls
+        allowed = self.readings.integer(reg.ALLOW) == 1
+        if not self._may_have_restarted:
+            if controls.paused and allowed:
+                controls.remember_paused(False)
+            return
+        try:
+            current = controls.current
+            if current is not None and current != self.readings.integer(
+                reg.AMPERE_VOLATILE
+            ):
+                await self._write(reg.AMPERE_VOLATILE, current)
+            if controls.paused and allowed:
+                await self._write(reg.ALLOW, 0)
+        except (EvseCommandRejectedError, EvseProtocolError) as err:
+            # Refused: shown as it is; the reading still counts.
+            _LOGGER.debug("settings not restored: %s", err)
+        self._may_have_restarted = False
 
     def _refresh_snapshot(self) -> None:
         if self.snapshot is not None:
@@ -280,6 +324,7 @@ class GoeCharger(Charger):
     async def set_paused(self, paused: bool) -> None:
         """ALLOW 0 pauses (the car stays connected), 1 allows charging."""
         await self._write(reg.ALLOW, 0 if paused else 1)
+        self.controls.remember_paused(paused)
 
     async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
         """AMPERE_VOLATILE (lost at reboot), or with ``persist`` AMPERE_EEPROM.
@@ -295,6 +340,8 @@ class GoeCharger(Charger):
             await self._write(reg.AMPERE_EEPROM, amps, also_read=(reg.AMPERE_VOLATILE,))
         else:
             await self._write(reg.AMPERE_VOLATILE, amps)
+        # Saved, it is what a restart comes back to: nothing to put back.
+        self.controls.remember_current(None if persist else amps)
 
     async def set_fallback_current(self, amps: int) -> None:
         """AMPERE_EEPROM: what the charger offers after a restart."""

@@ -313,6 +313,25 @@ async def test_car_states(sim: GoeSimulator, charger: GoeCharger) -> None:
     assert snapshot.phase_powers == (None, 0.0, 0.0)
 
 
+async def test_car_state_unknown_is_no_unplug(
+    sim: GoeSimulator, charger: GoeCharger
+) -> None:
+    """A lone CAR_STATE 0 keeps the plug state; several in a row: unknown."""
+    assert (await charger.poll()).vehicle_connected is True
+    sim.glitch_car_state()
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.UNDETERMINED
+    assert snapshot.vehicle_connected is True
+    assert (await charger.poll()).vehicle_connected is True
+    sim.glitch_car_state(2)
+    assert (await charger.poll()).vehicle_connected is True
+    assert (await charger.poll()).vehicle_connected is None
+    sim.model.unplug()
+    assert (await charger.poll()).vehicle_connected is False
+    sim.glitch_car_state()
+    assert (await charger.poll()).vehicle_connected is False
+
+
 async def test_pause_and_resume(sim: GoeSimulator, charger: GoeCharger) -> None:
     await charger.poll()
     await charger.set_paused(True)

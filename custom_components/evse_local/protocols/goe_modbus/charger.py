@@ -15,11 +15,15 @@ Pause (ALLOW 0) and the volatile current (AMPERE_VOLATILE) are lost when
 the charger restarts (it comes back allowed, at AMPERE_EEPROM). A restart
 drops the Modbus connection: the first read on a new connection (and the
 first read at all) puts them back, before anything else is read.
+
+CAR_STATE 0 ("unknown") is not "no car": one such reading keeps the last
+known plug state, more in a row make it unknown; never an unplug.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ..charger import Charger
 from ..errors import (
@@ -46,6 +50,7 @@ MANUFACTURER = "go-e"
 MODEL = "go-eCharger"
 MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
+CAR_STATE_UNKNOWN = 0
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -228,6 +233,9 @@ class GoeCharger(Charger):
         self._connection = client.connections
         # Our pause and current may be gone (a restart) until the next read.
         self._may_have_restarted = True
+        # CAR_STATE 0 readings in a row, and the plug state before them.
+        self._unknown_car_states = 0
+        self._vehicle_before_unknown: bool | None = None
 
     @property
     def requests(self) -> int:
@@ -264,7 +272,8 @@ class GoeCharger(Charger):
         await read_blocks(self.client, self.readings, blocks)
         self._connection = connection
         await self._restore_controls()
-        self.snapshot = snapshot_from(self.readings)
+        self._follow_car_state()
+        self.snapshot = self._snapshot()
         return self.snapshot
 
     async def _restore_controls(self) -> None:
@@ -293,9 +302,31 @@ class GoeCharger(Charger):
             _LOGGER.debug("settings not restored: %s", err)
         self._may_have_restarted = False
 
+    def _follow_car_state(self) -> None:
+        """Count CAR_STATE 0 readings; remember the plug state before them."""
+        if self.readings.integer(reg.CAR_STATE) != CAR_STATE_UNKNOWN:
+            self._unknown_car_states = 0
+            return
+        if self._unknown_car_states == 0:
+            self._vehicle_before_unknown = (
+                None if self.snapshot is None else self.snapshot.vehicle_connected
+            )
+        self._unknown_car_states += 1
+
+    def _snapshot(self) -> ChargerSnapshot:
+        snapshot = snapshot_from(self.readings)
+        if self.readings.integer(reg.CAR_STATE) != CAR_STATE_UNKNOWN:
+            return snapshot
+        # A glitch (seen for single readings) is no unplug: keep the last
+        # plug state once; after that the firmware really does not know.
+        vehicle = (
+            self._vehicle_before_unknown if self._unknown_car_states <= 1 else None
+        )
+        return replace(snapshot, vehicle_connected=vehicle)
+
     def _refresh_snapshot(self) -> None:
         if self.snapshot is not None:
-            self.snapshot = snapshot_from(self.readings)
+            self.snapshot = self._snapshot()
 
     async def _write(
         self, register: Register, value: int, *, also_read: tuple[Register, ...] = ()

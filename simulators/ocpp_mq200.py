@@ -1149,6 +1149,7 @@ class Mq200Simulator:
         stack_level: int | None,
     ) -> str:
         """ClearChargingProfile: every profile matching all the criteria given."""
+        self._catch_up()
         model = self.model
         keep = [
             profile
@@ -1293,7 +1294,21 @@ class Mq200Simulator:
             else None,
         )
 
+    def _catch_up(self) -> None:
+        """Count what the car drew until now, before a command changes it.
+
+        On a running clock the model only moves when the driver wakes (at
+        the next MeterValues or heartbeat): a profile arriving in between
+        would otherwise apply back to the last wake-up.
+        """
+        if self.time_factor <= 0 or self._last_real is None:
+            return
+        now = asyncio.get_running_loop().time()
+        self.model.advance(max(0.0, now - self._last_real) * self.time_factor)
+        self._last_real = now
+
     def _install(self, profile: ChargingProfile) -> None:
+        self._catch_up()
         model = self.model
         model.profiles = [
             held

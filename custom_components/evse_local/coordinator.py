@@ -110,6 +110,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self._limit_timer: CALLBACK_TYPE | None = None
         self._limit_resume: asyncio.Task[None] | None = None
         self._controls_store = controls_store(hass, entry.entry_id)
+        self._controls_unsaved = False
         self._charger_store = charger_store(hass, entry.entry_id)
         self._saved_shape: tuple[Any, ...] | None = None
         self._device_info_shown = charger.info
@@ -146,16 +147,22 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
     def _async_save_controls(self) -> None:
         if self.charger.controls.dirty:
             self.charger.controls.dirty = False
+            self._controls_unsaved = True
             self._controls_store.async_delay_save(
-                self.charger.controls.export, CONTROLS_SAVE_DELAY
+                self._export_controls, CONTROLS_SAVE_DELAY
             )
 
+    def _export_controls(self) -> dict[str, Any]:
+        self._controls_unsaved = False
+        return self.charger.controls.export()
+
     async def async_shutdown(self) -> None:
-        """Stop the limit timer; save pause and current now (unload, stop)."""
+        """Stop the limit timer; save a changed pause or current now."""
         if self._limit_timer is not None:
             self._limit_timer()
             self._limit_timer = None
-        await self._controls_store.async_save(self.charger.controls.export())
+        if self._controls_unsaved or self.charger.controls.dirty:
+            await self._controls_store.async_save(self._export_controls())
         await super().async_shutdown()
 
     async def async_restore_charger(self) -> None:

@@ -252,3 +252,31 @@ async def test_goe_settings_put_back_after_a_restart(
     await goe_sim.reboot(0.05)
     await coordinator.async_refresh()
     assert goe_sim.model.allow
+
+
+async def test_removing_the_charger_releases_our_claim(
+    hass: HomeAssistant, current_sim: Simulator
+) -> None:
+    """Our claim outlasts an unplug, so deleting the entry releases it."""
+    current_sim.model.plug_in()
+    entry = await add_charger(hass, current_sim)
+    await _current(hass, current_sim, 10)
+    await _switch(hass, current_sim, False)
+    assert len(current_sim.device.claims.all()) == 1
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert current_sim.device.claims.all() == []
+    assert current_sim.model.state not in PAUSED
+    assert current_sim.model.current_capacity == current_sim.model.eeprom_current
+
+
+async def test_removing_an_unreachable_charger_still_works(
+    hass: HomeAssistant, current_sim: Simulator
+) -> None:
+    """Gone for good: nothing to release, the entry goes anyway."""
+    entry = await add_charger(hass, current_sim)
+    await _switch(hass, current_sim, False)
+    await current_sim.stop()
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(entry.entry_id) is None

@@ -1149,7 +1149,7 @@ class Mq200Simulator:
         stack_level: int | None,
     ) -> str:
         """ClearChargingProfile: every profile matching all the criteria given."""
-        self._catch_up()
+        self.catch_up()
         model = self.model
         keep = [
             profile
@@ -1294,12 +1294,13 @@ class Mq200Simulator:
             else None,
         )
 
-    def _catch_up(self) -> None:
-        """Count what the car drew until now, before a command changes it.
+    def catch_up(self) -> None:
+        """Bring the model to the running clock's now (energy included).
 
         On a running clock the model only moves when the driver wakes (at
-        the next MeterValues or heartbeat): a profile arriving in between
-        would otherwise apply back to the last wake-up.
+        the next MeterValues or heartbeat): done before a command changes
+        what the car draws (or it would apply back to the last wake-up), and
+        by whoever wants the energy of this very moment.
         """
         if self.time_factor <= 0 or self._last_real is None:
             return
@@ -1308,7 +1309,7 @@ class Mq200Simulator:
         self._last_real = now
 
     def _install(self, profile: ChargingProfile) -> None:
-        self._catch_up()
+        self.catch_up()
         model = self.model
         model.profiles = [
             held

@@ -351,8 +351,13 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
             await self.charger.set_paused(True)
         except EvseError as err:
             LOGGER.warning(
-                "%s: could not pause at the session limit: %s", self.name, err
+                "%s: could not pause at the session limit (tried again at the "
+                "next reading): %s",
+                self.name,
+                err,
             )
+            self.limits.pause_failed()
+            self._async_save_limits()
             return
         self.limits.limit_pause_made()
         self._async_save_limits()

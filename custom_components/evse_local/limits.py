@@ -191,6 +191,12 @@ class SessionLimitEnforcer:
         self.dirty = True
         return True
 
+    def pause_failed(self) -> None:
+        """Undo :meth:`reach`: the pause did not reach the charger (try again)."""
+        if self.limit is not None and self.limit.reached:
+            self.limit.reached = False
+            self.dirty = True
+
     def seconds_left(self, snapshot: ChargerSnapshot, now: datetime) -> float | None:
         """Predict when the running limit will be reached; None: not foreseeable.
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -21,7 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.evse_local.const import DOMAIN
-from simulators import GoeSimulator, start_simulator
+from simulators import GoeFault, GoeSimulator, start_simulator
 
 from .conftest import add_charger, state_of
 
@@ -142,7 +143,7 @@ async def test_goe_car_state_glitch_keeps_the_limit(
     assert state_of(hass, _entity("sensor", "session_energy_limit")).state == "0.0"
 
 
-async def _reach_a_limit(hass: HomeAssistant, goe_sim: GoeSimulator) -> str:
+async def _reach_a_limit(hass: HomeAssistant, goe_sim: GoeSimulator) -> ConfigEntry:
     """Add the charger, set 0.1 kWh, charge past it: paused by the limit."""
     entry = await add_charger(hass, goe_sim)
     await _set_limit(hass, entry.entry_id, energy=0.1)
@@ -150,25 +151,32 @@ async def _reach_a_limit(hass: HomeAssistant, goe_sim: GoeSimulator) -> str:
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert not goe_sim.model.allow
-    return entry.entry_id
+    return entry
+
+
+async def _read(hass: HomeAssistant, entry: ConfigEntry, times: int = 1) -> None:
+    for _ in range(times):
+        await entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
 
 
 async def test_goe_limit_pause_ends_with_its_session(
     hass: HomeAssistant, goe_sim: GoeSimulator
 ) -> None:
     """Unplug after the limit paused: the next car charges."""
-    entry_id = await _reach_a_limit(hass, goe_sim)
-    coordinator = hass.config_entries.async_get_entry(entry_id).runtime_data.coordinator
+    entry = await _reach_a_limit(hass, goe_sim)
     goe_sim.model.unplug()
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _read(hass, entry)
     assert not goe_sim.model.allow  # one reading: maybe a glitch
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    # The resume fails once (a refused write): tried again at the next reading.
+    goe_sim.inject(GoeFault.EXCEPTION, function=16)
+    await _read(hass, entry)
+    assert not goe_sim.model.allow
+    await _read(hass, entry)
     assert goe_sim.model.allow
     goe_sim.model.plug_in()
     goe_sim.model.advance(10)
-    await coordinator.async_refresh()
+    await _read(hass, entry)
     assert state_of(hass, _entity("sensor", "state")).state == "charging"
     assert state_of(hass, _entity("switch", "charging_enabled")).state == STATE_ON
     assert goe_sim.eeprom_writes == 0
@@ -178,8 +186,7 @@ async def test_goe_limit_pause_taken_over_by_hand_stays(
     hass: HomeAssistant, goe_sim: GoeSimulator
 ) -> None:
     """Charging disabled by hand after the limit: the user's pause stays."""
-    entry_id = await _reach_a_limit(hass, goe_sim)
-    coordinator = hass.config_entries.async_get_entry(entry_id).runtime_data.coordinator
+    entry = await _reach_a_limit(hass, goe_sim)
     await hass.services.async_call(
         "switch",
         "turn_off",
@@ -187,7 +194,41 @@ async def test_goe_limit_pause_taken_over_by_hand_stays(
         blocking=True,
     )
     goe_sim.model.unplug()
-    for _ in range(3):
-        await coordinator.async_refresh()
-        await hass.async_block_till_done()
+    await _read(hass, entry, 3)
+    assert not goe_sim.model.allow
+
+
+async def test_goe_limit_reached_while_paused_by_hand(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A time limit running out during the user's pause: that pause stays."""
+    entry = await add_charger(hass, goe_sim)
+    await _set_limit(hass, entry.entry_id, duration="00:01:00")
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": _entity("switch", "charging_enabled")},
+        blocking=True,
+    )
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.limits.limit is not None
+    coordinator.limits.limit.deadline = dt_util.utcnow()
+    await _read(hass, entry)
+    assert coordinator.limits.limit.reached
+    goe_sim.model.unplug()
+    await _read(hass, entry, 3)
+    assert not goe_sim.model.allow
+
+
+async def test_goe_failed_limit_pause_is_tried_again(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A pause that did not reach the charger is sent again, not forgotten."""
+    entry = await add_charger(hass, goe_sim)
+    await _set_limit(hass, entry.entry_id, energy=0.1)
+    goe_sim.model.advance(40)
+    goe_sim.inject(GoeFault.EXCEPTION, function=16)
+    await _read(hass, entry)
+    assert goe_sim.model.allow
+    await _read(hass, entry)
     assert not goe_sim.model.allow

@@ -564,6 +564,43 @@ async def test_limit_pause_ends_with_its_session(
     )
 
 
+async def test_limit_pause_by_remote_stop_is_not_undone_at_unplug(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Without profiles the limit's pause was a RemoteStop: no RemoteStart later.
+
+    The session ended with it; starting one for a car that left would be
+    wrong, and the next car's session starts by itself.
+    """
+    entry = await add_ocpp_entry(hass, port, "MQ200-0004")
+    sim = mq200(
+        port,
+        "MQ200-0004",
+        quirks=Mq200Quirks(refuse_profiles=ProfileRefusal.NOT_SUPPORTED),
+    )
+    async with sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await hass.services.async_call(
+            DOMAIN,
+            "set_session_limit",
+            {"config_entry_id": entry.entry_id, "energy": 0.1},
+            blocking=True,
+        )
+        await sim.advance(60)
+        await wait_for(lambda: sim.frames_received["RemoteStopTransaction"] == 1)
+        await hass.async_block_till_done()
+        sim.model.unplug()
+        await sim.sync()
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data.coordinator
+        assert not coordinator.limits.resume_due
+        assert not coordinator.limits.paused_by_limit
+        assert sim.frames_received["RemoteStartTransaction"] == 0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.freeze_time(tick=True)
 async def test_energy_limit_overshoot_at_11_kw(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int

@@ -8,19 +8,39 @@ simulated charger that can forget something.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import pytest
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 
-from simulators import EvseState, GoeSimulator, Simulator
-from simulators.claims import CLIENT_MANUAL
+from simulators import EvseState, GoeFault, GoeSimulator, Simulator
+from simulators.claims import CLIENT_MANUAL, ClaimsManager
+from simulators.current import CurrentDevice
+from tests.simulators.sim_helpers import send_json
 
 from .conftest import add_charger, state_of, wait_for
 from .test_entities import PREFIX
 
 GOE_PREFIX = "go_echarger_3678"
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client of the simulators' own HTTP API (as another program would be)."""
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
 PAUSED = (EvseState.SLEEPING, EvseState.DISABLED)
+
+
+def _claims(sim: Simulator) -> ClaimsManager:
+    device = sim.device
+    assert isinstance(device, CurrentDevice)
+    return device.claims
 
 
 def _entity(sim: Simulator | GoeSimulator, platform: str, key: str) -> str:
@@ -134,7 +154,7 @@ async def test_switch_resumes_a_pause_made_on_the_charger(
     await wait_for(lambda: state_of(hass, switch).state == STATE_OFF)
     await _switch(hass, current_sim, True)
     assert current_sim.model.state not in PAUSED
-    assert CLIENT_MANUAL not in current_sim.device.claims
+    assert CLIENT_MANUAL not in _claims(current_sim)
     assert state_of(hass, switch).state == STATE_ON
     assert current_sim.requests["/override"] == 2  # GET, DELETE
 
@@ -155,9 +175,30 @@ async def test_switch_pauses_over_a_start_made_on_the_charger(
     assert current_sim.model.state in PAUSED
     # The current slider works over the button's override too.
     current_sim.device.button()
-    assert current_sim.device.claims.get(CLIENT_MANUAL) is not None
+    assert _claims(current_sim).get(CLIENT_MANUAL) is not None
     await _current(hass, current_sim, 12)
     assert current_sim.model.current_capacity == 12
+
+
+async def test_current_firmware_claim_refused_is_tried_again_later(
+    hass: HomeAssistant, current_sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """Every claim slot taken after a reboot: readings go on, retried later."""
+    current_sim.model.plug_in()
+    entry = await add_charger(hass, current_sim)
+    coordinator = entry.runtime_data.coordinator
+    await _current(hass, current_sim, 16)
+    await current_sim.reboot(0.05, controller=False)
+    for client in range(1, 11):  # EVSE_MANAGER_MAX_CLIENT_CLAIMS
+        await send_json(
+            session, current_sim, "POST", f"/claims/{client}", {"max_current": 32}
+        )
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert current_sim.model.current_capacity == current_sim.model.eeprom_current
+    await send_json(session, current_sim, "DELETE", "/claims/1")
+    await coordinator.async_refresh()
+    assert current_sim.model.current_capacity == 16
 
 
 # --- RAPI (legacy OpenEVSE, GoPlug): $SC n V and $FS -------------------------
@@ -190,6 +231,26 @@ async def test_rapi_settings_put_back_after_a_restart(
     assert rapi_sim.model.state in PAUSED
     assert rapi_sim.model.current_capacity == 12
     assert rapi_sim.model.eeprom_writes == 0
+
+
+async def test_rapi_new_session_is_no_restart(
+    hass: HomeAssistant, rapi_sim: Simulator
+) -> None:
+    """Counters start again with the next car: nothing is sent for that."""
+    rapi_sim.model.plug_in()
+    rapi_sim.advance(60)
+    entry = await add_charger(hass, rapi_sim)
+    coordinator = entry.runtime_data.coordinator
+    await _current(hass, rapi_sim, 12)
+    sent = rapi_sim.rapi_commands["SC"]
+    rapi_sim.model.unplug()
+    await coordinator.async_refresh()
+    rapi_sim.model.plug_in()
+    rapi_sim.advance(30)  # a new session: energy and time start from zero
+    await coordinator.async_refresh()
+    await coordinator.async_refresh()
+    assert rapi_sim.rapi_commands["SC"] == sent
+    assert rapi_sim.model.current_capacity == 12
 
 
 async def test_rapi_resume_on_the_charger_is_the_new_setting(
@@ -252,6 +313,12 @@ async def test_goe_settings_put_back_after_a_restart(
     await goe_sim.reboot(0.05)
     await coordinator.async_refresh()
     assert goe_sim.model.allow
+    # A write refused while putting back: the reading still counts.
+    await goe_sim.reboot(0.05)
+    goe_sim.inject(GoeFault.EXCEPTION, function=16)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert goe_sim.model.settings[299] == 16
 
 
 async def test_removing_the_charger_releases_our_claim(
@@ -262,10 +329,10 @@ async def test_removing_the_charger_releases_our_claim(
     entry = await add_charger(hass, current_sim)
     await _current(hass, current_sim, 10)
     await _switch(hass, current_sim, False)
-    assert len(current_sim.device.claims.all()) == 1
+    assert len(_claims(current_sim).all()) == 1
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert current_sim.device.claims.all() == []
+    assert _claims(current_sim).all() == []
     assert current_sim.model.state not in PAUSED
     assert current_sim.model.current_capacity == current_sim.model.eeprom_current
 

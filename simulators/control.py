@@ -55,7 +55,7 @@ class ControlRoutes:
                 lambda q: sim.model.set_ev_ready(_flag(q, "value")),
                 "value=0|1: whether the car wants to charge",
             ),
-            "button": (lambda _q: sim.model.button(), "press the front button"),
+            "button": (lambda _q: sim.device.button(), "press the front button"),
             "voltage": (
                 lambda q: sim.model.set_voltage(_number(q, "value")),
                 "value=<volts>: supply voltage",

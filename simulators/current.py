@@ -162,6 +162,24 @@ class CurrentDevice(Device):
         self._raw.append(text)
         self._changed.set()
 
+    def button(self) -> None:
+        """Press the front button: like ``LcdTask::onButton``, the manual override.
+
+        Without an override it claims the opposite of what the EVSE does
+        (``auto_release``); with one, it releases it.
+        """
+        if CLIENT_MANUAL in self.claims:
+            self.claims.release(CLIENT_MANUAL)
+            self.override_version += 1
+            self.apply_target()
+            return
+        active = self.model.state not in (EvseState.SLEEPING, EvseState.DISABLED)
+        self._set_override(
+            ClaimProperties(
+                state=STATE_DISABLED if active else STATE_ACTIVE, auto_release=True
+            )
+        )
+
     def _on_model_event(self, event: str) -> None:
         if event == EVENT_UNPLUG:
             had_override = CLIENT_MANUAL in self.claims

@@ -126,6 +126,10 @@ class Device:
     def gateway_boot(self) -> None:
         """Reset what the WiFi module keeps in RAM (it restarted)."""
 
+    def button(self) -> None:
+        """Press the front-panel button: the controller toggles active and sleep."""
+        self.model.button()
+
     def changed(self) -> None:
         """Note that something a push channel might report has changed."""
 

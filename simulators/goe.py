@@ -762,6 +762,14 @@ class GoeSimulator:
             PendingFault(fault, count, function, address, code, delay, value)
         )
 
+    def glitch_car_state(self, readings: int = 1) -> None:
+        """Report CAR_STATE 0 ("unknown") for the next ``readings`` reads of it.
+
+        Real chargers were seen reporting a lone 0 with the car still
+        plugged in; the car and the meter carry on unchanged.
+        """
+        self.inject(GoeFault.INVALID, readings, address=CAR_STATE, value=0)
+
     def clear_faults(self) -> None:
         """Forget faults that have not fired yet."""
         self._faults.clear()

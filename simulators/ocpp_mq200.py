@@ -1170,6 +1170,7 @@ class Mq200Simulator:
         stack_level: int | None,
     ) -> str:
         """ClearChargingProfile: every profile matching all the criteria given."""
+        self.catch_up()
         model = self.model
         keep = [
             profile
@@ -1314,7 +1315,22 @@ class Mq200Simulator:
             else None,
         )
 
+    def catch_up(self) -> None:
+        """Bring the model to the running clock's now (energy included).
+
+        On a running clock the model only moves when the driver wakes (at
+        the next MeterValues or heartbeat): done before a command changes
+        what the car draws (or it would apply back to the last wake-up), and
+        by whoever wants the energy of this very moment.
+        """
+        if self.time_factor <= 0 or self._last_real is None:
+            return
+        now = asyncio.get_running_loop().time()
+        self.model.advance(max(0.0, now - self._last_real) * self.time_factor)
+        self._last_real = now
+
     def _install(self, profile: ChargingProfile) -> None:
+        self.catch_up()
         model = self.model
         model.profiles = [
             held

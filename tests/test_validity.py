@@ -575,8 +575,9 @@ def _flow_usage() -> dict[str, set[str]]:
         # raise_on_progress defaults to True (the zeroconf path relies on it).
         usage["aborts"].add("already_in_progress")
     # A failed discovery probe aborts with the probe's error
-    # (async_abort(reason=errors["base"])); invalid_auth asks instead.
-    usage["aborts"] |= usage["probe_errors"] - {"invalid_auth"}
+    # (async_abort(reason=errors["base"])); a charger that wants credentials
+    # is asked for them instead.
+    usage["aborts"] |= usage["probe_errors"] - {"invalid_auth", "auth_required"}
     return usage
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
@@ -32,9 +33,15 @@ from .const import (
     CONF_PROTOCOL,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
+    LOGGER,
     PROTOCOL_OCPP,
 )
-from .coordinator import EvseCoordinator, charger_store, limit_store
+from .coordinator import (
+    EvseCoordinator,
+    charger_store,
+    controls_store,
+    limit_store,
+)
 from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
@@ -61,6 +68,8 @@ PLATFORMS = [
     Platform.SWITCH,
     Platform.TIME,
 ]
+# Removing a charger waits this long to release what it holds of ours.
+REMOVE_TIMEOUT = 10.0
 # A charging group is a virtual device with settings and results only.
 GROUP_PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
 
@@ -228,6 +237,20 @@ async def async_unload_entry(
     return unloaded
 
 
+async def _async_release_controls(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Hand an OpenEVSE back to itself: its claim of ours outlasts an unplug."""
+    try:
+        async with asyncio.timeout(REMOVE_TIMEOUT):
+            charger = await async_connect(hass, entry.data)
+            try:
+                await charger.release_controls()
+            finally:
+                await charger.close()
+    except (EvseError, TimeoutError) as err:
+        # Gone for good is fine: its WiFi module forgets the claim at a restart.
+        LOGGER.debug("%s: claim not released: %s", entry.title, err)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant,
     entry: EvseConfigEntry | GroupConfigEntry,
@@ -257,6 +280,9 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
     if not is_group(entry):
         await limit_store(hass, entry.entry_id).async_remove()
         await charger_store(hass, entry.entry_id).async_remove()
+        await controls_store(hass, entry.entry_id).async_remove()
+        if CONF_PROTOCOL not in entry.data:
+            await _async_release_controls(hass, entry)
         return
     for member_id in entry.options.get(CONF_MEMBERS, ()):
         member = hass.config_entries.async_get_entry(member_id)

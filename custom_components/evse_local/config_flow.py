@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import probatio
@@ -225,10 +226,9 @@ def _credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _title(info: DeviceInfo, host: str) -> str:
-    if info.serial:
-        return f"{info.model} {info.serial[-4:]}"
-    return f"{info.model} ({info.hostname or host})"
+def _address(host: str) -> str:
+    """``host`` without its port (``192.168.1.50:80`` -> ``192.168.1.50``)."""
+    return urlsplit(f"//{host}").hostname or host
 
 
 def _number(minimum: float, maximum: float, unit: str) -> NumberSelector:
@@ -419,7 +419,9 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             charger = await async_connect(self.hass, data)
         except EvseAuthenticationError:
-            return None, {"base": "invalid_auth"}
+            if data.get(CONF_USERNAME) or data.get(CONF_PASSWORD):
+                return None, {"base": "invalid_auth"}
+            return None, {"base": "auth_required"}
         except EvseConnectionError:
             return None, {"base": "cannot_connect"}
         except EvseError:
@@ -429,6 +431,20 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "unknown"}
         await charger.close()
         return charger.info, {}
+
+    def _title(self, info: DeviceInfo, host: str) -> str:
+        """Name a charger after its serial, like its device label shows.
+
+        Without any identity (old OpenEVSE WiFi modules) its address tells
+        chargers apart (its factory host name ``openevse`` would not); the
+        port is added only where another charger has the same address.
+        """
+        if info.serial:
+            return f"{info.model} {info.serial[-4:]}"
+        title = f"{info.model} {_address(host)}"
+        if any(entry.title == title for entry in self._async_current_entries()):
+            title = f"{info.model} {host}"
+        return title
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -477,7 +493,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             info, errors = await self._probe(data)
             if info is not None:
                 await self._async_identified(info, host, raise_on_progress=False)
-                return self.async_create_entry(title=_title(info, host), data=data)
+                return self.async_create_entry(title=self._title(info, host), data=data)
         return self.async_show_form(
             step_id="http",
             data_schema=self.add_suggested_values_to_schema(
@@ -499,7 +515,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                     info, data[CONF_HOST], raise_on_progress=False
                 )
                 return self.async_create_entry(
-                    title=_title(info, data[CONF_HOST]), data=data
+                    title=self._title(info, data[CONF_HOST]), data=data
                 )
         return self.async_show_form(
             step_id="modbus",
@@ -663,7 +679,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             self._data = {CONF_HOST: host}
         self._host = host
         info, errors = await self._probe(self._data)
-        if errors.get("base") == "invalid_auth":
+        if errors.get("base") == "auth_required":
             self._needs_credentials = True
         elif info is None:
             if self._data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS:
@@ -703,7 +719,7 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                 if info is not None:
                     await self._async_identified(info, host)
             if info is not None:
-                return self.async_create_entry(title=_title(info, host), data=data)
+                return self.async_create_entry(title=self._title(info, host), data=data)
         return self.async_show_form(
             step_id="zeroconf_confirm",
             data_schema=probatio.Schema(

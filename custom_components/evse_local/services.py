@@ -120,8 +120,16 @@ async def _set_session_limit(call: ServiceCall) -> ServiceResponse:
         minutes = max(1, -int(-duration.total_seconds() // 60))
     if coordinator.enforces_limits(snapshot):
         # No native limit on this charger: the integration watches and pauses.
+        if not coordinator.charger.push_only:
+            # Count from now, not from the last poll (up to an interval ago).
+            await coordinator.async_refresh()
+            snapshot = coordinator.data
         coordinator.limits.set(
-            energy_kwh=energy, minutes=minutes, now=dt_util.utcnow(), snapshot=snapshot
+            energy_kwh=energy,
+            minutes=minutes,
+            now=dt_util.utcnow(),
+            snapshot=snapshot,
+            read_at=coordinator.read_time,
         )
         coordinator.async_limits_changed()
         return {

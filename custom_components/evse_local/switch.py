@@ -49,7 +49,7 @@ DESCRIPTIONS: tuple[EvseSwitchDescription, ...] = (
         value_fn=lambda snapshot: (
             None if snapshot.paused is None else not snapshot.paused
         ),
-        set_fn=lambda coordinator, on: coordinator.charger.set_paused(not on),
+        set_fn=lambda coordinator, on: coordinator.async_set_paused(not on),
     ),
     EvseSwitchDescription(
         # OCPP ChangeAvailability: off takes the charger out of service.

@@ -71,6 +71,13 @@ async def goplug_sim(socket_enabled: None) -> AsyncIterator[Simulator]:
         yield sim
 
 
+@pytest.fixture
+async def goe_sim(socket_enabled: None) -> AsyncIterator[GoeSimulator]:
+    """A go-e Charger with Modbus TCP on loopback."""
+    async with start_simulator("goe", identity_seed=0xE5E) as sim:
+        yield sim
+
+
 @pytest.fixture(params=KINDS)
 async def any_sim(
     request: pytest.FixtureRequest, socket_enabled: None

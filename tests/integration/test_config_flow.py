@@ -23,6 +23,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -101,13 +102,39 @@ async def test_user_flow_legacy_without_identity(
     """Old WiFi firmware reports no serial: the address identifies the entry."""
     entry = await add_charger(hass, legacy_sim)
     assert entry.unique_id is None
-    assert entry.title == "OpenEVSE (openevse)"
+    # Named after its address, not its factory host name "openevse".
+    assert entry.title == "OpenEVSE 127.0.0.1"
+    assert hass.states.get("switch.openevse_127_0_0_1_charging_enabled") is not None
     flow_id = await _start_user_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_HOST: legacy_sim.host}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_two_legacy_chargers_get_their_own_names(
+    hass: HomeAssistant, legacy_sim: Simulator
+) -> None:
+    """Two chargers without identity: names and entity ids never collide."""
+    first = await add_charger(hass, legacy_sim)
+    async with start_simulator("legacy", identity_seed=0xE5F) as other:
+        second = await add_charger(hass, other)
+        # The same address (simulators): the port tells them apart.
+        assert second.title == f"OpenEVSE 127.0.0.1:{other.port}"
+        assert first.title != second.title
+        registry = er.async_get(hass)
+        ids = [
+            entity.entity_id
+            for entry in (first, second)
+            for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+            if entity.unique_id.endswith("_charging_enabled")
+        ]
+        assert ids == [
+            "switch.openevse_127_0_0_1_charging_enabled",
+            f"switch.openevse_127_0_0_1_{other.port}_charging_enabled",
+        ]
+        assert await hass.config_entries.async_unload(second.entry_id)
 
 
 async def test_user_flow_cannot_connect_then_recovers(hass: HomeAssistant) -> None:
@@ -150,6 +177,26 @@ async def test_user_flow_invalid_auth_then_recovers(hass: HomeAssistant) -> None
             CONF_USERNAME: "admin",
             CONF_PASSWORD: "secret",
         }
+        await hass.async_block_till_done()
+
+
+async def test_user_flow_asks_for_missing_credentials(hass: HomeAssistant) -> None:
+    """None entered: say that the charger needs them, not that they are wrong."""
+    async with start_simulator("current", username="admin", password="secret") as sim:
+        flow_id = await _start_user_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: sim.host}
+        )
+        assert result["errors"] == {"base": "auth_required"}
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: sim.host, CONF_USERNAME: "admin"}
+        )
+        assert result["errors"] == {"base": "invalid_auth"}
+        result = await hass.config_entries.flow.async_configure(
+            flow_id,
+            {CONF_HOST: sim.host, CONF_USERNAME: "admin", CONF_PASSWORD: "secret"},
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
 
 

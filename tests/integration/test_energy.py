@@ -20,7 +20,7 @@ from .conftest import add_charger, state_of, wait_for
 LIFETIME = "sensor.goplug_pro_32_0e5e_lifetime_energy"
 LIFETIME_OF = {
     "current": "sensor.openevse_0e5e_lifetime_energy",
-    "legacy": "sensor.openevse_openevse_lifetime_energy",
+    "legacy": "sensor.openevse_127_0_0_1_lifetime_energy",
     "goplug": LIFETIME,
 }
 SESSION = "sensor.goplug_pro_32_0e5e_session_energy"

@@ -23,12 +23,12 @@ from .conftest import add_charger, state_of, wait_for
 
 TITLES = {
     "current": "OpenEVSE 0E5E",
-    "legacy": "OpenEVSE (openevse)",
+    "legacy": "OpenEVSE 127.0.0.1",
     "goplug": "GoPlug Pro 32 0E5E",
 }
 PREFIX = {
     "current": "openevse_0e5e",
-    "legacy": "openevse_openevse",
+    "legacy": "openevse_127_0_0_1",
     "goplug": "goplug_pro_32_0e5e",
 }
 

@@ -279,8 +279,10 @@ async def test_session_limit_enforced_by_the_integration(
     assert not goe_sim.model.allow
     assert state_of(hass, _entity("switch", "charging_enabled")).state == STATE_OFF
 
-    # Unplugging ends the session and its limit.
+    # Unplugging ends the session and its limit (confirmed by a second reading).
     goe_sim.model.unplug()
+    await coordinator.async_refresh()
+    assert state_of(hass, _entity("sensor", "session_energy_limit")).state == "1.0"
     await coordinator.async_refresh()
     assert state_of(hass, _entity("sensor", "session_energy_limit")).state == "0.0"
 

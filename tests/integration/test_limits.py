@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from custom_components.evse_local.limits import SessionLimitEnforcer
+import pytest
+
+from custom_components.evse_local.limits import (
+    ENERGY_LEAD_SECONDS,
+    SessionLimitEnforcer,
+)
 from custom_components.evse_local.protocols.models import ChargerSnapshot, ChargerState
 
 START = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
@@ -43,9 +49,95 @@ def test_unplug_forgets_the_limit() -> None:
     limits = SessionLimitEnforcer()
     limits.set(energy_kwh=5.0, minutes=30, now=START, snapshot=_snapshot(0))
     assert not limits.update(_snapshot(0, plugged=False), START)
+    assert limits.limit is not None  # one reading could be a glitch
+    assert not limits.update(_snapshot(0, plugged=False), START)
     assert limits.limit is None
     decorated = limits.decorate(_snapshot(0))
     assert (decorated.energy_limit, decorated.time_limit) == (0.0, 0)
+
+
+def test_one_odd_reading_is_no_unplug() -> None:
+    """A lone "no car" between plugged readings keeps the limit and its count."""
+    limits = SessionLimitEnforcer()
+    limits.set(energy_kwh=50.0, minutes=None, now=START, snapshot=_snapshot(0))
+    limits.update(_snapshot(1000), START)
+    limits.update(_snapshot(1000, plugged=False), START)
+    limits.update(_snapshot(2000), START)
+    limits.update(_snapshot(2000, plugged=False), START)
+    unknown = ChargerSnapshot(state=ChargerState.UNDETERMINED, session_energy=2000)
+    limits.update(unknown, START)  # unknown is neither plugged nor unplugged
+    assert limits.limit is not None
+    assert limits.limit.counted_wh == 2000
+    limits.update(_snapshot(2000, plugged=False), START)
+    assert limits.limit is None
+
+
+def test_a_pushed_unplug_counts_at_once() -> None:
+    """OCPP reports the unplug as an event (StatusNotification Available)."""
+    limits = SessionLimitEnforcer(unplug_readings=1)
+    limits.set(energy_kwh=5.0, minutes=None, now=START, snapshot=_snapshot(0))
+    limits.update(_snapshot(0, plugged=False), START)
+    assert limits.limit is None
+
+
+def test_the_limits_pause_ends_with_its_session() -> None:
+    """Resume is due once the unplug is confirmed, and is saved."""
+    limits = SessionLimitEnforcer()
+    limits.set(energy_kwh=1.0, minutes=None, now=START, snapshot=_snapshot(0))
+    assert limits.update(_snapshot(1000), START)
+    limits.limit_pause_made()
+    paused = replace(_snapshot(1000), paused=True)
+    limits.update(paused, START)
+    assert limits.paused_by_limit
+    assert not limits.resume_due
+    limits.update(_snapshot(1000, plugged=False), START)
+    assert not limits.resume_due
+    limits.update(_snapshot(1000, plugged=False), START)
+    assert limits.resume_due
+    saved = limits.stored()
+    assert (saved["paused_by_limit"], saved["resume_due"]) == (True, True)
+    restored = SessionLimitEnforcer()
+    restored.restore(saved)
+    assert restored.resume_due
+    restored.limit_pause_ended()
+    assert not restored.paused_by_limit
+    assert not restored.resume_due
+    assert restored.dirty
+
+
+def test_a_limit_pause_resumed_by_hand_is_not_resumed_again() -> None:
+    """Charging enabled again during the session: nothing to end at unplug."""
+    limits = SessionLimitEnforcer()
+    limits.set(energy_kwh=1.0, minutes=None, now=START, snapshot=_snapshot(0))
+    assert limits.update(_snapshot(1000), START)
+    limits.limit_pause_made()
+    limits.update(replace(_snapshot(1000), paused=False), START)
+    assert not limits.paused_by_limit
+    for _ in range(2):
+        limits.update(_snapshot(1000, plugged=False), START)
+    assert not limits.resume_due
+
+
+def test_seconds_left_from_power_and_deadline() -> None:
+    """The pause is timed from the power (or the energy rate) and the clock."""
+    limits = SessionLimitEnforcer()
+    assert limits.seconds_left(_snapshot(0), START) is None  # no limit
+    limits.set(energy_kwh=0.1, minutes=None, now=START, snapshot=_snapshot(0))
+    assert limits.seconds_left(_snapshot(0), START) is None  # no power known
+    charging = replace(_snapshot(50), power=11_000.0)
+    limits.update(charging, START + timedelta(seconds=10))
+    # 50 Wh left at 11 kW: 16.4 s, acted on one second ahead.
+    left = limits.seconds_left(charging, START + timedelta(seconds=10))
+    assert left == pytest.approx(50 * 3600 / 11_000 - ENERGY_LEAD_SECONDS)
+    # Without a power reading: the energy rate since the limit was set.
+    assert limits.seconds_left(_snapshot(50), START) == pytest.approx(
+        50 * 3600 / (50 * 3600 / 10) - ENERGY_LEAD_SECONDS
+    )
+    limits.set(energy_kwh=None, minutes=30, now=START, snapshot=_snapshot(0))
+    assert limits.seconds_left(_snapshot(0), START) == 1800
+    assert limits.reach()
+    assert not limits.reach()  # once
+    assert limits.seconds_left(_snapshot(0), START) is None
 
 
 def test_no_limit_never_pauses() -> None:

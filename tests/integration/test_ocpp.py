@@ -16,6 +16,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_RECONFIGURE,
@@ -43,9 +44,15 @@ from custom_components.evse_local.const import (
 )
 from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.errors import EvseConnectionError
-from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
+from simulators.ocpp_mq200 import (
+    Mq200Model,
+    Mq200Quirks,
+    Mq200Simulator,
+    ProfileRefusal,
+)
 
 from .conftest import outage_lines, state_of, wait_for
+from .test_enforced_limits import run_for
 
 PASSWORD = "s3cret-mq200"
 
@@ -615,6 +622,101 @@ async def test_session_limit_is_enforced_by_the_integration(
     await wait_for(
         lambda: state_of(hass, "switch.mq200_0001_charging_enabled").state == "off"
     )
+
+
+async def test_limit_pause_ends_with_its_session(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """The integration's pause at the limit is not kept for the next car."""
+    entry, sim = charger
+    await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {"config_entry_id": entry.entry_id, "energy": 0.1},
+        blocking=True,
+    )
+    await sim.advance(60)
+    await wait_for(lambda: sim.model.offered_current == 0)
+    await hass.async_block_till_done()
+    sim.model.unplug()
+    await sim.sync()
+    await hass.async_block_till_done()
+    sim.model.plug_in()
+    await sim.sync()
+    await wait_for(lambda: sim.model.transaction is not None)
+    await hass.async_block_till_done()
+    await sim.advance(10)
+    assert sim.model.offered_current == 32
+    await wait_for(
+        lambda: state_of(hass, "switch.mq200_0001_charging_enabled").state == "on"
+    )
+
+
+async def test_limit_pause_by_remote_stop_is_not_undone_at_unplug(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Without profiles the limit's pause was a RemoteStop: no RemoteStart later.
+
+    The session ended with it; starting one for a car that left would be
+    wrong, and the next car's session starts by itself.
+    """
+    entry = await add_ocpp_entry(hass, port, "MQ200-0004")
+    sim = mq200(
+        port,
+        "MQ200-0004",
+        quirks=Mq200Quirks(refuse_profiles=ProfileRefusal.NOT_SUPPORTED),
+    )
+    async with sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await hass.services.async_call(
+            DOMAIN,
+            "set_session_limit",
+            {"config_entry_id": entry.entry_id, "energy": 0.1},
+            blocking=True,
+        )
+        await sim.advance(60)
+        await wait_for(lambda: sim.frames_received["RemoteStopTransaction"] == 1)
+        await hass.async_block_till_done()
+        sim.model.unplug()
+        await sim.sync()
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data.coordinator
+        assert not coordinator.limits.resume_due
+        assert not coordinator.limits.paused_by_limit
+        assert sim.frames_received["RemoteStartTransaction"] == 0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.freeze_time(tick=True)
+async def test_energy_limit_overshoot_at_11_kw(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
+) -> None:
+    """0.1 kWh at 11 kW with MeterValues every 10 s: within 10 Wh of it.
+
+    Home Assistant's clock moves in steps and the charger follows it (see
+    test_enforced_limits); the pause is timed from the pushed power.
+    """
+    entry = await add_ocpp_entry(hass, port, "MQ200-0001")
+    model = Mq200Model(max_current=46, ev_max_current=46)  # 11.04 kW
+    async with mq200(port, "MQ200-0001", model=model) as sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        await run_for(hass, freezer, 13, sim.advance, polled=False)
+        start_wh = sim.model.session_wh
+        await hass.services.async_call(
+            DOMAIN,
+            "set_session_limit",
+            {"config_entry_id": entry.entry_id, "energy": 0.1},
+            blocking=True,
+        )
+        await run_for(hass, freezer, 60, sim.advance, polled=False)
+        assert sim.model.offered_current == 0
+        delivered = sim.model.session_wh - start_wh
+        assert abs(delivered - 100) <= 10, delivered
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> None:

@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.evse_local.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.evse_local.protocols.detect import connect_charger
+from custom_components.evse_local.protocols.openevse_http.json_api import CLAIM_CLIENT
 from simulators import Fault, Simulator
 
 from .conftest import add_charger, outage_lines, state_of, wait_for
@@ -28,7 +29,7 @@ from .conftest import add_charger, outage_lines, state_of, wait_for
 POLL = timedelta(seconds=11)
 STATE = {
     "current": "sensor.openevse_0e5e_state",
-    "legacy": "sensor.openevse_openevse_state",
+    "legacy": "sensor.openevse_127_0_0_1_state",
     "goplug": "sensor.goplug_pro_32_0e5e_state",
 }
 
@@ -260,12 +261,14 @@ async def test_config_gone_during_push_brings_polling_back(
     current_sim.config_changed()
     await wait_for(lambda: current_sim.requests["/ws"] == 1)
     await wait_for(lambda: coordinator.push_connected)
-    # The push session's re-read (404), then the poll's (200).
+    # The push session's re-read (404), then the poll's (200); the poll
+    # also reads our claim again (a drop may have been a module restart).
     assert current_sim.requests["/config"] == 2
     assert current_sim.requests["/status"] == 1
+    assert current_sim.requests[f"/claims/{CLAIM_CLIENT}"] == 1
     current_sim.model.plug_in()
     await wait_for(lambda: state_of(hass, STATE["current"]).state == "connected")
-    assert sum(current_sim.requests.values()) == 4
+    assert sum(current_sim.requests.values()) == 5
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

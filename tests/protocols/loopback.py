@@ -148,6 +148,7 @@ class FakeModule:
     claims: bytes | None = None
     claim: bytes | None = None
     limit: bytes | None = None
+    override: bytes | None = None
     rapi: RapiAnswerer | None = None
     websocket: list[str] = field(default_factory=list)
     binary_after: bool = False
@@ -206,7 +207,14 @@ class FakeModule:
     def app(self) -> web.Application:
         """The aiohttp application for this module."""
         app = web.Application()
-        for path in ("/config", "/status", "/claims", "/claims/{client}", "/limit"):
+        for path in (
+            "/config",
+            "/status",
+            "/claims",
+            "/claims/{client}",
+            "/limit",
+            "/override",
+        ):
             app.router.add_route("*", path, self._document)
         app.router.add_post("/restart", self._document)
         app.router.add_get("/r", self._rapi)

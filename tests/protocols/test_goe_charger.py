@@ -355,6 +355,25 @@ async def test_car_states(sim: GoeSimulator, charger: GoeCharger) -> None:
     assert snapshot.phase_powers == (None, 0.0, 0.0)
 
 
+async def test_car_state_unknown_is_no_unplug(
+    sim: GoeSimulator, charger: GoeCharger
+) -> None:
+    """A lone CAR_STATE 0 keeps the plug state; several in a row: unknown."""
+    assert (await charger.poll()).vehicle_connected is True
+    sim.glitch_car_state()
+    snapshot = await charger.poll()
+    assert snapshot.state is ChargerState.UNDETERMINED
+    assert snapshot.vehicle_connected is True
+    assert (await charger.poll()).vehicle_connected is True
+    sim.glitch_car_state(2)
+    assert (await charger.poll()).vehicle_connected is True
+    assert (await charger.poll()).vehicle_connected is None
+    sim.model.unplug()
+    assert (await charger.poll()).vehicle_connected is False
+    sim.glitch_car_state()
+    assert (await charger.poll()).vehicle_connected is False
+
+
 async def test_pause_and_resume(sim: GoeSimulator, charger: GoeCharger) -> None:
     await charger.poll()
     await charger.set_paused(True)
@@ -397,12 +416,10 @@ async def test_volatile_and_persisted_current(
     ]
     assert charger.snapshot.max_current == 20
     await sim.reboot(0.05)
-    await charger.set_max_current(8)
-    await charger.poll()
     sim.reset_counters()
-    await sim.reboot(0.05)
-    # A new connection: every setting is read again, not just the next one.
-    assert (await charger.poll()).max_current == 20  # back to the saved one
+    # Saved: a restart comes back to it, there is nothing to put back. A new
+    # connection: every setting is read again, not just the next one.
+    assert (await charger.poll()).max_current == 20
     assert [(r.address, r.count) for r in sim.requests] == [
         (100, 60),
         (200, 6),
@@ -411,6 +428,22 @@ async def test_volatile_and_persisted_current(
     ]
     assert (await charger.poll()).max_current == 20
     assert len(sim.requests) == 5  # then the input block alone
+    await charger.set_max_current(8)
+    sim.reset_counters()
+    await sim.reboot(0.05)
+    # Volatile: lost by the restart, put back at the first read (volatile).
+    assert (await charger.poll()).max_current == 8
+    assert [(r.function, r.address, r.count) for r in sim.requests] == [
+        (4, 100, 60),
+        (3, 200, 6),
+        (3, 206, 13),
+        (3, 299, 2),
+        (16, 299, 1),
+        (3, 299, 1),
+    ]
+    assert sim.eeprom_writes == 0
+    assert (await charger.poll()).max_current == 8
+    assert len(sim.requests) == 7  # then the input block alone
 
 
 async def test_out_of_range_is_refused_before_sending(
@@ -563,13 +596,14 @@ async def test_an_error_is_a_fault_whatever_the_car_state(
 ) -> None:
     """ERROR wins over CAR_STATE: a waiting car (3) with no ground is a fault.
 
-    The pilot still says the car is there; it is not charging.
+    The pilot still says the car is there; it is not charging. An internal
+    error reads CAR_STATE 0: with nothing seen before, the plug is unknown.
     """
     sim.model.set_error(code)
     snapshot = await charger.poll()
     assert snapshot.state is state
     assert snapshot.error is error
     assert snapshot.charging is False
-    assert snapshot.vehicle_connected is (code in (1, 3, 8))
+    assert snapshot.vehicle_connected is (True if code in (1, 3, 8) else None)
     sim.model.clear_error()
     assert (await charger.poll()).state is ChargerState.CHARGING

@@ -473,49 +473,57 @@ def test_identity_falls_back_to_the_status_mac(peers: Path) -> None:
 
 
 class ClaimCase(NamedTuple):
-    """A claim/override body found at ``/claims/<us>`` and what pause sends."""
+    """A claim/override body found at ``/claims/<us>`` and what pause sends.
 
-    kept: dict[str, Any]
+    Found under our client id, it is our setting from before a restart:
+    ``paused`` and ``current`` are what it means; the claims sent to pause or
+    resume express exactly the settings (never ``auto_release``: a setting
+    outlasts the unplug; a ``max_current`` we never set is dropped).
+    """
+
+    paused: bool
+    current: int | None
     pause: list[tuple[str, Any]]
     resume: list[tuple[str, Any]]
 
 
 CLAIM_CASES: dict[str, ClaimCase] = {
     "wifi-firmware-api/examples/post_override_request_body_example_1.json": ClaimCase(
-        kept={"state": "active", "charge_current": 0, "max_current": 0},
+        paused=False,
+        current=0,
         pause=[
             (
                 "POST",
-                {
-                    "charge_current": 0,
-                    "max_current": 0,
-                    "state": "disabled",
-                    "auto_release": True,
-                },
+                {"state": "disabled", "charge_current": 0, "auto_release": False},
             )
         ],
-        resume=[
-            ("POST", {"charge_current": 0, "max_current": 0, "auto_release": True})
-        ],
+        # Made with auto_release by someone else: made again as a setting.
+        resume=[("POST", {"charge_current": 0, "auto_release": False})],
     ),
     "wifi-firmware-api/examples/post_override_request_body_Force_stop_of_charging.json": (
         ClaimCase(
-            kept={"state": "disabled"},
-            pause=[("POST", {"state": "disabled", "auto_release": True})],
+            paused=True,
+            current=None,
+            pause=[("POST", {"state": "disabled", "auto_release": False})],
             resume=[("DELETE", None)],
         )
     ),
     "http-fixtures/openevse-gui-v2-simu/override.json": ClaimCase(
-        kept={"state": "active"},
-        pause=[("POST", {"state": "disabled", "auto_release": True})],
+        paused=False,
+        current=None,
+        pause=[("POST", {"state": "disabled", "auto_release": False})],
         resume=[("DELETE", None)],
     ),
     "http-fixtures/openevse-gui-v2-simu/claim.json": ClaimCase(
-        kept={"charge_current": 32},
+        paused=False,
+        current=32,
         pause=[
-            ("POST", {"charge_current": 32, "state": "disabled", "auto_release": True})
+            (
+                "POST",
+                {"state": "disabled", "charge_current": 32, "auto_release": False},
+            )
         ],
-        resume=[("POST", {"charge_current": 32, "auto_release": True})],
+        resume=[("POST", {"charge_current": 32, "auto_release": False})],
     ),
 }
 
@@ -535,7 +543,7 @@ def _requests_to(module: FakeModule, path: str) -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize("claim", cases(_claim_files))
 @pytest.mark.parametrize("paused", [True, False])
-async def test_existing_claim_is_kept_when_pausing(
+async def test_existing_claim_is_our_setting(
     claim: tuple[Path, ClaimCase], paused: bool, loopback: Loopback
 ) -> None:
     path, expected = claim
@@ -544,11 +552,77 @@ async def test_existing_claim_is_kept_when_pausing(
         await loopback.transport(module), INFO, config={}, status={}
     )
     await charger.setup()
-    assert charger._claim == expected.kept
+    assert (charger.controls.paused, charger.controls.current) == (
+        expected.paused,
+        expected.current,
+    )
     await charger.set_paused(paused)
     assert _requests_to(module, CLAIM_PATH) == (
         expected.pause if paused else expected.resume
     )
+    assert charger.controls.paused is paused
+
+
+OVERRIDE_CASES: dict[str, tuple[bool, list[tuple[str, Any]]]] = {
+    # The charger's own start: pausing from Home Assistant ends it.
+    "http-fixtures/openevse-gui-v2-simu/override.json": (True, [("DELETE", None)]),
+    # A start with currents: only the state goes, the currents stay.
+    "wifi-firmware-api/examples/post_override_request_body_example_1.json": (
+        True,
+        [("POST", {"charge_current": 0, "max_current": 0, "auto_release": True})],
+    ),
+    # The charger's own stop: resuming from Home Assistant ends it.
+    "wifi-firmware-api/examples/post_override_request_body_Force_stop_of_charging.json": (
+        False,
+        [("DELETE", None)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "case"), OVERRIDE_CASES.items())
+async def test_a_command_ends_the_contrary_charger_override(
+    name: str, case: tuple[bool, list[tuple[str, Any]]], loopback: Loopback
+) -> None:
+    """The override (priority 1000) would outrank our claim (500)."""
+    paused, expected = case
+    module = FakeModule(override=peer_bytes(peer_path(Path("openevse") / name)))
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module), INFO, config={}, status={}
+    )
+    await charger.setup()
+    await charger.set_paused(paused)
+    assert _requests_to(module, "/override") == expected
+    # The same command again: the override agrees now (or is gone), untouched.
+    module.requests.clear()
+    module.override = None
+    await charger.set_paused(paused)
+    assert _requests_to(module, "/override") == []
+
+
+async def test_a_current_is_taken_out_of_the_charger_override(
+    loopback: Loopback,
+) -> None:
+    """The button's override carries a current; ours replaces it, state stays."""
+    module = FakeModule(
+        override=b'{"state": "active", "charge_current": 32, "auto_release": true}',
+        status=b'{"manual_override": 1}',
+    )
+    charger = OpenEvseJsonCharger(
+        await loopback.transport(module),
+        INFO,
+        config={},
+        status={"manual_override": 1},
+    )
+    await charger.setup()
+    await charger.set_max_current(16)
+    await charger.set_max_current(32)  # the same as the override: left alone
+    assert _requests_to(module, "/override") == [
+        ("POST", {"state": "active", "auto_release": True}),
+    ]
+    assert _requests_to(module, CLAIM_PATH) == [
+        ("POST", {"charge_current": 16, "auto_release": False}),
+        ("POST", {"charge_current": 32, "auto_release": False}),
+    ]
 
 
 async def test_json_charger_control_requests(loopback: Loopback) -> None:
@@ -568,9 +642,9 @@ async def test_json_charger_control_requests(loopback: Loopback) -> None:
     await charger.clear_session_limit()
     await charger.restart()
     assert _requests_to(module, CLAIM_PATH) == [
-        ("POST", {"charge_current": 16, "auto_release": True}),
+        ("POST", {"charge_current": 16, "auto_release": False}),
         ("DELETE", None),
-        ("POST", {"state": "disabled", "auto_release": True}),
+        ("POST", {"state": "disabled", "auto_release": False}),
         ("DELETE", None),
     ]
     assert _requests_to(module, "/config") == [
@@ -660,8 +734,12 @@ async def test_listen_merges_pushed_status(peers: Path, loopback: Loopback) -> N
     )
     assert updates[2].charging_current == 6.0
     assert updates[2].temperatures == (None, 52.9, None)
-    # websocket.json brings config_version 14 (the probe saw none): /config re-read.
-    assert [r.path for r in module.requests if r.path != "/ws"] == ["/config"]
+    # websocket.json brings config_version 14 and a claims_version (the probe
+    # saw neither): /config and our claim are read again.
+    assert [r.path for r in module.requests if r.path != "/ws"] == [
+        "/config",
+        CLAIM_PATH,
+    ]
 
 
 async def test_listen_invalid_json(loopback: Loopback) -> None:
@@ -716,10 +794,18 @@ async def test_listen_stops_at_a_binary_message(loopback: Loopback) -> None:
 async def test_resume_without_a_claim_sends_nothing(loopback: Loopback) -> None:
     module = FakeModule()
     charger = OpenEvseJsonCharger(
-        await loopback.transport(module), INFO, config={}, status={}
+        await loopback.transport(module),
+        INFO,
+        config={},
+        status={"manual_override": 0},
     )
+    await charger.setup()  # no claim of ours (404)
+    setup_requests = len(module.requests)
     await charger.set_paused(False)
-    assert module.requests == []
+    # Polled: whether the charger has an override of its own is asked.
+    assert [(r.method, r.path) for r in module.requests[setup_requests:]] == [
+        ("GET", "/override")
+    ]
 
 
 # --- bad numbers and bad frames: protocol errors, never a crash -------------

@@ -297,6 +297,28 @@ async def test_clear_keyword_removes_a_property(
     }
 
 
+async def test_button_is_the_manual_override(
+    current: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """Like LcdTask::onButton: claim the opposite state, press again: release."""
+    current.model.plug_in()
+    current.device.button()
+    assert await get_json(session, current, "/override") == {
+        "state": "disabled",
+        "auto_release": True,
+    }
+    status = await get_json(session, current, "/status")
+    assert (status["state"], status["manual_override"]) == (254, 1)
+    current.device.button()
+    status = await get_json(session, current, "/status")
+    assert (status["state"], status["manual_override"]) == (2, 0)
+    # A claim of ours says disabled; the button starts the charge anyway.
+    await send_json(session, current, "POST", "/claims/20", {"state": "disabled"})
+    current.device.button()
+    assert (await get_json(session, current, "/override"))["state"] == "active"
+    assert current.model.state == 2
+
+
 async def test_override_lifecycle(
     current: Simulator, session: aiohttp.ClientSession
 ) -> None:

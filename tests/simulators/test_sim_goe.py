@@ -361,6 +361,19 @@ async def test_invalid_register(
         goe.inject(GoeFault.DROP, 0)
 
 
+async def test_car_state_glitch(
+    goe: GoeSimulator, modbus: AsyncModbusTcpClient
+) -> None:
+    """CAR_STATE reads 0 for the asked number of reads; the car stays."""
+    goe.model.plug_in()
+    goe.glitch_car_state(2)
+    assert await read(modbus, 100, 2) == [0, 32]
+    assert await read(modbus, 200) == [1]  # other registers are not counted
+    assert await read(modbus, 100) == [0]
+    assert await read(modbus, 100) == [2]
+    assert goe.model.connected
+
+
 @pytest.mark.parametrize("function", [3, 4])
 async def test_garbled_read_answers(
     goe: GoeSimulator, modbus: AsyncModbusTcpClient, function: int

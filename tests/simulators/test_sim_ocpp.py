@@ -1151,6 +1151,29 @@ async def test_real_time_heartbeats_and_meter_values(cs: MiniCs) -> None:
     assert sim.model.clock >= 10
 
 
+async def test_real_time_energy_counts_up_to_a_new_profile(cs: MiniCs) -> None:
+    """A pause between two MeterValues: what the car drew before it counts."""
+    sim = Mq200Simulator(
+        cs.url, "MQ200-8", time_factor=1000, meter_interval=900, reconnect_delay=0.05
+    )
+    async with sim:
+        await sim.wait_accepted()
+        sim.model.plug_in()
+        await sim.sync()
+        power, clock, session = sim.model.power, sim.model.clock, sim.model.session_wh
+        assert power > 0
+        await asyncio.sleep(0.05)  # the driver sleeps until the next MeterValues
+        reply = await cs.send("MQ200-8", call.SetChargingProfile(1, profile(0)))
+        assert reply.status == "Accepted"
+        assert sim.model.clock > clock
+        drawn = sim.model.session_wh - session
+        # At the power it charged at (a wake-up in between may shift a step).
+        assert drawn == pytest.approx(
+            power * (sim.model.clock - clock) / 3600, rel=0.05
+        )
+        assert sim.model.power == 0
+
+
 async def test_fleet(cs: MiniCs) -> None:
     for number in range(1, 11):
         cs.passwords[f"FLEET-{number:03d}"] = f"pw-{number}"

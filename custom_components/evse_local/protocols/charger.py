@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any, ClassVar
 
@@ -31,6 +31,50 @@ class SessionLimit:
     rounded: bool = False
 
 
+@dataclass(slots=True)
+class ControlSettings:
+    """*Charging enabled* and *Charging current limit* as last set through us.
+
+    They are settings, kept across unplug, Home Assistant restarts and
+    charger restarts: where a charger forgets them by itself (a restart, a
+    released claim) its adapter puts them back, with volatile writes only.
+    ``current`` None: no volatile current of ours (the charger's saved one
+    applies). ``dirty`` says they changed since they were last saved.
+    """
+
+    paused: bool = False
+    current: int | None = None
+    dirty: bool = field(default=False, compare=False)
+
+    def remember_paused(self, paused: bool) -> None:
+        """Take a pause or resume that reached the charger."""
+        if paused != self.paused:
+            self.paused = paused
+            self.dirty = True
+
+    def remember_current(self, amps: int | None) -> None:
+        """Take a volatile current that reached the charger (None: the saved one)."""
+        if amps != self.current:
+            self.current = amps
+            self.dirty = True
+
+    def export(self) -> dict[str, Any]:
+        """Return what to save (JSON-safe); clears ``dirty``."""
+        self.dirty = False
+        return {"paused": self.paused, "current": self.current}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take back what :meth:`export` wrote before a restart."""
+        current = data.get("current")
+        self.paused = data.get("paused") is True
+        self.current = (
+            current
+            if isinstance(current, int) and not isinstance(current, bool)
+            else None
+        )
+        self.dirty = False
+
+
 def rapi_time_steps(minutes: int) -> int:
     """Minutes to RAPI ``$S3`` 15-minute steps, rounded up."""
     return math.ceil(minutes / RAPI_TIME_STEP_MINUTES)
@@ -50,6 +94,7 @@ class Charger(ABC):
         """Remember who the charger is."""
         self.info = info
         self.snapshot: ChargerSnapshot | None = None
+        self.controls = ControlSettings()
 
     @property
     @abstractmethod
@@ -148,6 +193,9 @@ class Charger(ABC):
 
     def restore_state(self, state: dict[str, Any]) -> None:  # noqa: B027
         """Take back what :meth:`export_state` returned before a restart."""
+
+    async def release_controls(self) -> None:  # noqa: B027 - most keep nothing
+        """Hand the charger back to itself: the integration is being removed."""
 
     async def close(self) -> None:  # noqa: B027 - most adapters hold nothing
         """Release what the adapter holds (the session belongs to the caller)."""

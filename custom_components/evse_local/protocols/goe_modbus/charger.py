@@ -13,12 +13,28 @@ Session energy/time limits are not offered natively: ENERGY_LIMIT
 (holding 333..336) shares its addresses with ENERGY_CARD0 (input 332..335)
 while functions 3 and 4 read the same memory, so the integration enforces
 limits itself. ``restart`` has no Modbus register.
+
+Pause (ALLOW 0) and the volatile current (AMPERE_VOLATILE) are lost when
+the charger restarts (it comes back allowed, at AMPERE_EEPROM). A restart
+drops the Modbus connection: the first read on a new connection (and the
+first read at all) puts them back, before anything else is read.
+
+CAR_STATE 0 ("unknown") is not "no car": one such reading keeps the last
+known plug state, more in a row make it unknown; never an unplug.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 from ..charger import Charger
-from ..errors import EvseError, EvseWriteNotAppliedError
+from ..errors import (
+    EvseCommandRejectedError,
+    EvseError,
+    EvseProtocolError,
+    EvseWriteNotAppliedError,
+)
 from ..models import (
     AccessControl,
     ApiGeneration,
@@ -41,6 +57,10 @@ SETTINGS_EVERY = 6
 """Polls per settings block read: with three blocks, a setting changed
 outside Home Assistant shows within 18 polls (3 minutes at 10 s)."""
 _ALLOW_BLOCK = next(b for b in reg.ROTATION_BLOCKS if reg.ALLOW in b.registers)
+
+CAR_STATE_UNKNOWN = 0
+
+_LOGGER = logging.getLogger(__name__)
 
 _STATES = {
     1: ChargerState.NOT_CONNECTED,
@@ -230,6 +250,11 @@ class GoeCharger(Charger):
         self._next = 0
         self._polls = 0
         self._connection = client.connections
+        # Our pause and current may be gone (a restart) until the next read.
+        self._may_have_restarted = True
+        # CAR_STATE 0 readings in a row, and the plug state before them.
+        self._unknown_car_states = 0
+        self._vehicle_before_unknown: bool | None = None
 
     @property
     def requests(self) -> int:
@@ -256,6 +281,7 @@ class GoeCharger(Charger):
         self._polls += 1
         blocks: tuple[ReadBlock, ...] = ()
         if connection != self._connection:
+            self._may_have_restarted = True
             blocks = rotation
         else:
             if seen != (readings.raw(reg.CAR_STATE), readings.raw(reg.ERROR)):
@@ -274,12 +300,62 @@ class GoeCharger(Charger):
             )
         await read_blocks(self.client, readings, blocks)
         self._connection = connection
-        self.snapshot = snapshot_from(self.readings)
+        await self._restore_controls()
+        self._follow_car_state()
+        self.snapshot = self._snapshot()
         return self.snapshot
+
+    async def _restore_controls(self) -> None:
+        """After a restart put our pause and current back (volatile writes).
+
+        At any other read, ALLOW 1 while we paused means charging was
+        allowed on the charger itself (its app or button): that is the
+        setting now.
+        """
+        controls = self.controls
+        allowed = self.readings.integer(reg.ALLOW) == 1
+        if not self._may_have_restarted:
+            if controls.paused and allowed:
+                controls.remember_paused(False)
+            return
+        try:
+            current = controls.current
+            if current is not None and current != self.readings.integer(
+                reg.AMPERE_VOLATILE
+            ):
+                await self._write(reg.AMPERE_VOLATILE, current)
+            if controls.paused and allowed:
+                await self._write(reg.ALLOW, 0)
+        except (EvseCommandRejectedError, EvseProtocolError) as err:
+            # Refused: shown as it is; the reading still counts.
+            _LOGGER.debug("settings not restored: %s", err)
+        self._may_have_restarted = False
+
+    def _follow_car_state(self) -> None:
+        """Count CAR_STATE 0 readings; remember the plug state before them."""
+        if self.readings.integer(reg.CAR_STATE) != CAR_STATE_UNKNOWN:
+            self._unknown_car_states = 0
+            return
+        if self._unknown_car_states == 0:
+            self._vehicle_before_unknown = (
+                None if self.snapshot is None else self.snapshot.vehicle_connected
+            )
+        self._unknown_car_states += 1
+
+    def _snapshot(self) -> ChargerSnapshot:
+        snapshot = snapshot_from(self.readings)
+        if self.readings.integer(reg.CAR_STATE) != CAR_STATE_UNKNOWN:
+            return snapshot
+        # A glitch (seen for single readings) is no unplug: keep the last
+        # plug state once; after that the firmware really does not know.
+        vehicle = (
+            self._vehicle_before_unknown if self._unknown_car_states <= 1 else None
+        )
+        return replace(snapshot, vehicle_connected=vehicle)
 
     def _refresh_snapshot(self) -> None:
         if self.snapshot is not None:
-            self.snapshot = snapshot_from(self.readings)
+            self.snapshot = self._snapshot()
 
     async def _write(
         self, register: Register, value: int, *, also_read: tuple[Register, ...] = ()
@@ -308,6 +384,7 @@ class GoeCharger(Charger):
     async def set_paused(self, paused: bool) -> None:
         """ALLOW 0 pauses (the car stays connected), 1 allows charging."""
         await self._write(reg.ALLOW, 0 if paused else 1)
+        self.controls.remember_paused(paused)
 
     async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
         """AMPERE_VOLATILE (lost at reboot), or with ``persist`` AMPERE_EEPROM.
@@ -323,6 +400,8 @@ class GoeCharger(Charger):
             await self._write(reg.AMPERE_EEPROM, amps, also_read=(reg.AMPERE_VOLATILE,))
         else:
             await self._write(reg.AMPERE_VOLATILE, amps)
+        # Saved, it is what a restart comes back to: nothing to put back.
+        self.controls.remember_current(None if persist else amps)
 
     async def set_fallback_current(self, amps: int) -> None:
         """AMPERE_EEPROM: what the charger offers after a restart."""

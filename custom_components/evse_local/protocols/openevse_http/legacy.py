@@ -55,12 +55,18 @@ class OpenEvseRapiCharger(RapiControlledCharger):
         return {0: False, 1: True}.get(int(connect_state["state"]))
 
     async def poll(self) -> ChargerSnapshot:
-        """``GET /status`` and one RAPI frame."""
+        """``GET /status`` and one RAPI frame.
+
+        After a restart, put our settings back and read again.
+        """
         try:
-            return await self._poll()
+            snapshot = await self._poll()
+            if await self.restore_controls(snapshot):
+                snapshot = await self._poll()
         except EvseError:
             self.mark_stale()
             raise
+        return snapshot
 
     async def _poll(self) -> ChargerSnapshot:
         status = expect_object("/status", await self.transport.get_json("/status"))

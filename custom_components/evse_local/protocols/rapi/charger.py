@@ -4,10 +4,17 @@ Settings that rarely change (current capacity, service level, limits, timer,
 temperatures, fault counters) are read once at setup and then one per poll,
 in rotation, so a steady poll stays at a fixed, small number of frames.
 What our own commands change is updated from their replies at once.
+
+Pause (``$FS``) and a volatile current (``$SC n V``) survive an unplug but
+not a restart of the controller. After anything that may have been one (a
+failed read, our own restart, the state "starting", the session's energy or
+time going back with no plug-in since, Home Assistant starting) the next
+read puts them back: ``$SC n V`` and ``$FS``, both volatile.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import time
 from typing import TypedDict
 
@@ -46,6 +53,10 @@ _SERVICE_LEVEL_PARAM = {
     ServiceLevel.AUTO: "A",
 }
 _PLUGGED_STATES = (ChargerState.CONNECTED, ChargerState.CHARGING)
+# Charging is allowed: a pause of ours would show as sleeping (or disabled).
+_ENABLED_STATES = (ChargerState.NOT_CONNECTED, *_PLUGGED_STATES)
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def _int(values: ReplyValues, key: str) -> int | None:
@@ -103,6 +114,13 @@ class RapiControlledCharger(Charger):
         # Settings to read again first: after a failed read the charger may
         # have restarted (its volatile current back at the saved one).
         self._stale: set[str] = set()
+        # The controller may have restarted since the last read (and forgot
+        # our pause and volatile current); also true until the first read.
+        self._may_have_restarted = True
+        # Session energy and time of the last read, and whether a car was
+        # unplugged since that session began (then they may start again).
+        self._session_counters: tuple[float | None, int | None] | None = None
+        self._unplugged_since_session = False
 
     async def setup(self) -> None:
         """Read every setting once; commands answered ``$NK`` are not offered."""
@@ -135,6 +153,53 @@ class RapiControlledCharger(Charger):
     def mark_stale(self) -> None:
         """Read every setting again after a failed read, the current first."""
         self._stale = set(self._supported)
+        self._may_have_restarted = True
+
+    def _watch_session(self, snapshot: ChargerSnapshot) -> None:
+        """Notice a restart: session energy and time going back with no unplug."""
+        if snapshot.vehicle_connected is False:
+            self._unplugged_since_session = True
+        counters = (snapshot.session_energy, snapshot.session_time)
+        previous, self._session_counters = self._session_counters, counters
+        if previous is None or not any(
+            new is not None and old is not None and new < old
+            for new, old in zip(counters, previous, strict=True)
+        ):
+            return
+        if self._unplugged_since_session:
+            self._unplugged_since_session = False  # a new car, a new session
+        else:
+            self._may_have_restarted = True
+
+    async def restore_controls(self, snapshot: ChargerSnapshot) -> bool:
+        """Put back what a restart forgets; True if anything was sent.
+
+        At any other read, a charger that charges although we paused it was
+        resumed on the charger itself (its button, its timer): that is the
+        setting now, and is not undone after a later restart.
+        """
+        self._watch_session(snapshot)
+        state = snapshot.state
+        controls = self.controls
+        if not self._may_have_restarted:
+            if controls.paused and state in _ENABLED_STATES:
+                controls.remember_paused(False)
+            return False
+        if state is ChargerState.STARTING:
+            return False  # still booting: at the next read
+        sent = False
+        try:
+            if controls.current is not None:
+                await self.set_max_current(controls.current)
+                sent = True
+            if controls.paused and state in _ENABLED_STATES:
+                await self.rapi.execute("FS")
+                sent = True
+        except EvseCommandRejectedError as err:
+            # Refused (over temperature, a fault): the reading still counts.
+            _LOGGER.debug("settings not restored: %s", err)
+        self._may_have_restarted = False
+        return sent
 
     def forget_session_limits(self) -> None:
         """Drop ``$SH``/``$S3`` limits: the firmware clears them on unplug."""
@@ -195,6 +260,7 @@ class RapiControlledCharger(Charger):
     async def set_paused(self, paused: bool) -> None:
         """``$FS`` sleeps (the session stays), ``$FE`` enables again."""
         await self.rapi.execute("FS" if paused else "FE")
+        self.controls.remember_paused(paused)
 
     async def set_max_current(self, amps: int, *, persist: bool = False) -> None:
         """``$SC amps V`` (volatile) unless ``persist`` asks for the EEPROM."""
@@ -205,11 +271,11 @@ class RapiControlledCharger(Charger):
             # (a charging group counts an unknown current at the maximum).
             self.settings.pop("GE", None)
             raise
+        applied = amps if amps_set is None else amps_set
         if "GE" in self.settings:
-            self.settings["GE"] = {
-                **self.settings["GE"],
-                "amps": amps if amps_set is None else amps_set,
-            }
+            self.settings["GE"] = {**self.settings["GE"], "amps": applied}
+        # Saved to EEPROM, it is what the controller starts with anyway.
+        self.controls.remember_current(None if persist else applied)
 
     async def set_fallback_current(self, amps: int) -> None:
         """``$SC amps``: saved to EEPROM, what the controller starts with.
@@ -280,6 +346,7 @@ class RapiControlledCharger(Charger):
     async def restart(self) -> None:
         """``$FR`` restarts the controller."""
         await self.rapi.execute("FR")
+        self._may_have_restarted = True
 
 
 class RapiCharger(RapiControlledCharger):
@@ -296,15 +363,24 @@ class RapiCharger(RapiControlledCharger):
         return self.rapi.frames_sent
 
     async def poll(self) -> ChargerSnapshot:
-        """Read state, meter and energy, plus one setting."""
+        """Read state, meter and energy, plus one setting.
+
+        After a restart, put our settings back and read again.
+        """
         try:
-            status = await self.rapi.query("GS")
-            meter = await self.rapi.query("GG")
-            usage = await self.rapi.query("GU")
-            await self.read_next_setting()
+            snapshot = await self._poll()
+            if await self.restore_controls(snapshot):
+                snapshot = await self._poll()
         except EvseError:
             self.mark_stale()
             raise
+        return snapshot
+
+    async def _poll(self) -> ChargerSnapshot:
+        status = await self.rapi.query("GS")
+        meter = await self.rapi.query("GG")
+        usage = await self.rapi.query("GU")
+        await self.read_next_setting()
         state = state_from_code(_int(status, "state") or 0)
         vflags = _int(status, "vflags")
         if vflags is not None:

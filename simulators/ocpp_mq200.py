@@ -266,6 +266,10 @@ class Mq200Quirks:
     """Every n-th energy sample reads ``0`` (the register itself goes on)."""
     refuse_profiles: ProfileRefusal | None = None
     """Refuse every SetChargingProfile this way."""
+    call_error_codes: dict[str, object] = field(default_factory=dict)
+    """Answer these actions with a CALLERROR carrying this error code, as is:
+    an OCPP 2.0 code (``MessageTypeNotSupported``), ``None`` (JSON null) or a
+    number; none of them is an OCPP 1.6 code."""
 
 
 # ---------------------------------------------------------------- the charger
@@ -591,6 +595,25 @@ class _Mq200ChargePoint(ChargePoint):  # type: ignore[misc, unused-ignore]
     """The ``ocpp`` library's ChargePoint with the MQ 200's handlers."""
 
     sim: Mq200Simulator
+
+    async def route_message(self, raw_msg: str) -> None:
+        """Route a frame; a CALL named in ``call_error_codes`` gets that error."""
+        odd_codes = self.sim.quirks.call_error_codes
+        frame: Any = None
+        if odd_codes:
+            with contextlib.suppress(ValueError):
+                frame = json.loads(raw_msg)
+        if (
+            isinstance(frame, list)
+            and len(frame) == 4
+            and frame[0] == _CALL
+            and isinstance(frame[2], str)
+            and frame[2] in odd_codes
+        ):
+            error = [_ERROR, frame[1], odd_codes[frame[2]], "not handled here", {}]
+            await self._send(json.dumps(error))
+            return
+        await super().route_message(raw_msg)
 
     async def raw_call(self, action: str, payload: Any) -> tuple[int, Any]:
         """Send any CALL (even one OCPP 1.6 lacks); return (type id, payload)."""

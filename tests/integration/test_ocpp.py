@@ -28,6 +28,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -764,3 +765,67 @@ async def test_listen_address_is_configurable(hass: HomeAssistant, port: int) ->
         await sim.wait_accepted()
     for loaded in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(loaded.entry_id)
+
+
+@pytest.mark.parametrize("code", ["MessageTypeNotSupported", None, 5])
+async def test_odd_call_error_codes_are_translated_refusals(
+    hass: HomeAssistant, port: int, code: object
+) -> None:
+    """A CALLERROR code OCPP 1.6 lacks: a translated error, nothing escapes."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0010")
+    quirks = Mq200Quirks(call_error_codes={"Reset": code, "ChangeConfiguration": code})
+    async with mq200(port, "MQ200-0010", quirks=quirks) as sim:
+        await sim.wait_accepted()
+        # The configuration goes on past each refusal: the interval, then
+        # both measurand lists are tried (a dead task would stop at one).
+        await wait_for(lambda: sim.frames_sent["ChangeConfiguration.error"] == 3)
+        await wait_for(
+            lambda: state_of(hass, "binary_sensor.mq200_0010_connected").state == "on"
+        )
+        with pytest.raises(HomeAssistantError) as refused:
+            await hass.services.async_call(
+                "button",
+                "press",
+                {"entity_id": "button.mq200_0010_restart"},
+                blocking=True,
+            )
+        assert refused.value.translation_key == "command_rejected"
+        assert str(code) in str(refused.value.translation_placeholders)
+        assert sim.frames_sent["Reset.error"] == 1
+        assert sim.disconnects == 0
+    assert sim.frames_received["ChangeConfiguration"] == 3
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_meter_value_of_400_digits_is_answered(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Every frame gets an answer and the charger stays connected."""
+    _, sim = charger
+    payload = {
+        "connectorId": 1,
+        "transactionId": sim.transaction_id,
+        "meterValue": [
+            {
+                "timestamp": "2026-11-21T04:40:11.760Z",
+                "sampledValue": [
+                    {"value": "9" * 400, "measurand": "Current.Offered", "unit": "A"},
+                    {
+                        "value": "9" * 400,
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                    },
+                ],
+            }
+        ],
+    }
+    kind, _ = await sim.call_raw("MeterValues", payload)
+    assert kind in (3, 4)
+    await sim.send_heartbeat()
+    assert (
+        sim.frames_sent["Heartbeat"]
+        == sim.frames_received["Heartbeat.conf"]
+        + sim.frames_received["Heartbeat.error"]
+    )
+    assert sim.disconnects == 0
+    assert sim.connected

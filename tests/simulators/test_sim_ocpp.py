@@ -813,6 +813,21 @@ async def test_refused_profiles(
     assert sim.model.profiles == []
 
 
+@pytest.mark.parametrize("code", ["MessageTypeNotSupported", None, 5])
+async def test_odd_call_error_codes(
+    cs: MiniCs, sim: Mq200Simulator, code: object
+) -> None:
+    sim.quirks.call_error_codes = {"Reset": code}
+    assert await cs.send("MQ200-1", call.Reset("Soft")) is None
+    assert sim.frames_sent["Reset.error"] == 1
+    sent = json.loads(sim.frames[-1][1])
+    assert sent[0] == 4
+    assert sent[2] == code
+    # Other actions are answered as usual.
+    reply = await cs.send("MQ200-1", call.UnlockConnector(1))
+    assert reply.status == "Unlocked"
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -1188,5 +1203,6 @@ def test_quirks_default_off(quirks: Mq200Quirks) -> None:
             quirks.duplicate_stop,
             quirks.energy_glitch_every,
             quirks.refuse_profiles,
+            quirks.call_error_codes,
         ]
     )

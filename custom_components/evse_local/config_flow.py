@@ -116,6 +116,7 @@ from .protocols.errors import (
     EvseError,
 )
 from .protocols.models import DeviceInfo
+from .protocols.ocpp import valid_charge_point_id
 from .runtime import EvseConfigEntry, is_group
 
 _CREDENTIALS = {
@@ -529,7 +530,8 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                     if user_input.get(key)
                 },
             }
-            if not charge_point_id or "/" in charge_point_id:
+            if not valid_charge_point_id(charge_point_id):
+                # The central system would refuse it: the charger could never connect.
                 errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
             else:
                 await self.async_set_unique_id(charge_point_id)

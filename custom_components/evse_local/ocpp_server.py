@@ -5,7 +5,8 @@ address and port serves every OCPP entry; the first entry that loads starts
 it and the last one to unload stops it, so approving or removing one charger
 never disconnects another. A charger that connects with an id no entry knows
 starts a discovery flow ("Charger X wants to connect") and is kept waiting
-with BootNotification ``Pending`` until the user accepts it.
+with BootNotification ``Pending`` until the user accepts it; its flow ends if
+it goes away and does not come back within :data:`OCPP_DISCOVERY_GRACE`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ from .const import (
 from .protocols.ocpp import CentralSystem, PendingCharger
 
 type ServerAddress = tuple[str, int]
+
+OCPP_DISCOVERY_GRACE = 60.0
+"""Seconds a discovered charger may be gone before its flow ends: a reboot
+or a Wi-Fi blip is shorter, a stranger that tried ids and left is not."""
+OCPP_PENDING_INTERVAL = 10
+"""BootNotification ``interval`` of a charger told to wait (Pending); one
+silent for two of them is dropped."""
 
 
 @dataclass(slots=True)
@@ -124,7 +132,10 @@ async def async_acquire_server(
                 ssl_context=await async_ssl_context(hass, data),
                 heartbeat_interval=OCPP_HEARTBEAT_INTERVAL,
                 meter_interval=OCPP_METER_INTERVAL,
+                pending_retry_interval=OCPP_PENDING_INTERVAL,
+                discovery_grace=OCPP_DISCOVERY_GRACE,
                 on_unknown_charger=_discovery_starter(hass, data),
+                on_charger_left=_discovery_ender(hass),
             )
             try:
                 await server.start()
@@ -201,3 +212,21 @@ def _discovery_starter(
         )
 
     return _unknown_charger
+
+
+def _discovery_ender(hass: HomeAssistant) -> Callable[[str], None]:
+    """End the discovery flow of a charger that went away and stayed away."""
+
+    @callback
+    def _charger_left(charge_point_id: str) -> None:
+        flows = hass.config_entries.flow.async_progress_by_handler(
+            DOMAIN, match_context={"unique_id": charge_point_id}
+        )
+        for flow in flows:
+            if flow["context"].get("source") == SOURCE_INTEGRATION_DISCOVERY:
+                LOGGER.info(
+                    "OCPP charger %s went away: its discovery ends", charge_point_id
+                )
+                hass.config_entries.flow.async_abort(flow["flow_id"])
+
+    return _charger_left

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,3 +315,25 @@ async def eventually(predicate: Any) -> None:
     async with asyncio.timeout(5):
         while not predicate():  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
+
+
+def upgrade_headers() -> dict[str, str]:
+    """What a charger sends to open its websocket."""
+    return {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Protocol": "ocpp1.6",
+    }
+
+
+async def upgrade_status(port: int, charge_point_id: str) -> int:
+    """Ask for a websocket on a raw connection; the HTTP status (it must close)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in upgrade_headers().items())
+    request = f"GET /ocpp/{charge_point_id} HTTP/1.1\r\nHost: cs\r\n{headers}\r\n"
+    writer.write(request.encode())
+    reply = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+    writer.close()
+    return int(reply.split(b" ", 2)[1])

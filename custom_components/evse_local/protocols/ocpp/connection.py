@@ -65,6 +65,14 @@ class CentralSystemStats:
     """Websocket connections accepted (after auth and subprotocol checks)."""
     rejected_auth: int = 0
     """Upgrades refused with HTTP 401."""
+    refused: int = 0
+    """Unknown ids refused before the upgrade: absurd (HTTP 400), or over a
+    cap on unknown chargers (429 per address, 503 in all)."""
+    handshakes_dropped: int = 0
+    """Connections dropped while still sending their request: the oldest
+    over the cap of an address or of all."""
+    handshakes_timed_out: int = 0
+    """Connections dropped for not sending a complete request in time."""
     frames_in: int = 0
     frames_out: int = 0
     call_errors_sent: int = 0
@@ -183,7 +191,8 @@ class OcppConnection(ChargePoint):
         pending_retry_interval: int,
         presented_username: str | None,
         presented_password: str | None,
-        on_pending_boot: Callable[[OcppConnection], None],
+        on_pending_boot: Callable[[OcppConnection], bool],
+        remote_address: str | None = None,
     ) -> None:
         """Set up routing; nothing is sent until the peer speaks."""
         super().__init__(
@@ -197,6 +206,7 @@ class OcppConnection(ChargePoint):
         self.pending_retry_interval = pending_retry_interval
         self.presented_username = presented_username
         self.presented_password = presented_password
+        self.remote_address = remote_address
         self.station: OcppStation | None = None
         self.accepted = False
         """The station's boot was Accepted (or it was known when it connected)."""
@@ -263,11 +273,14 @@ class OcppConnection(ChargePoint):
 
     @property
     def watchdog(self) -> float:
-        """Seconds of silence after which the connection is dropped."""
-        interval = self.heartbeat_interval
-        if not self.accepted:
-            interval = max(interval, self.pending_retry_interval)
-        return 2.0 * interval
+        """Seconds of silence after which the connection is dropped.
+
+        A charger told to wait (Pending) boots again every
+        ``pending_retry_interval``: one that misses two boots is idle, and
+        holds a place among the few kept for unknown chargers.
+        """
+        interval = self.heartbeat_interval if self.accepted else None
+        return 2.0 * (interval or self.pending_retry_interval)
 
     def attach(self, station: OcppStation, *, accepted: bool) -> None:
         """Serve ``station`` from now on (known at connect, or just approved)."""
@@ -463,8 +476,8 @@ class OcppConnection(ChargePoint):
         if station is not None:
             self.spawn(station.configure(self), f"ocpp configure {self.id}")
         elif self.station is None and not self._announced:
-            self._announced = True
-            self._on_pending_boot(self)
+            # Not announced now (rate limit): asked again at its next boot.
+            self._announced = self._on_pending_boot(self)
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:

@@ -607,7 +607,7 @@ def test_config_flow_fields_translated() -> None:
         "modbus": modbus,
         "zeroconf_confirm": credentials,
         "reauth_confirm": credentials,
-        "reconfigure": http | modbus,
+        "reconfigure": http | modbus | {flow_module.CONF_REMOVE_PASSWORD},
     }
     steps = STRINGS["config"]["step"]
     for step, keys in fields.items():

@@ -129,15 +129,47 @@ _CREDENTIALS = {
 }
 
 
-def _host_schema(host: str | None) -> probatio.Schema:
+def _host_schema(host: str | None, *, stored_password: bool = False) -> probatio.Schema:
     return probatio.Schema(
         {
             probatio.Required(CONF_HOST, default=host or ""): TextSelector(
                 TextSelectorConfig(autocomplete="off")
             ),
             **_CREDENTIALS,
+            **_removal(stored_password),
         }
     )
+
+
+CONF_REMOVE_PASSWORD = "remove_password"  # noqa: S105 - a field name
+
+
+def _removal(stored_password: bool) -> dict[Any, Any]:
+    """Offer the "remove the password" check box when there is one to remove."""
+    if not stored_password:
+        return {}
+    return {probatio.Optional(CONF_REMOVE_PASSWORD, default=False): BooleanSelector()}
+
+
+def _new_password(
+    user_input: Mapping[str, Any], stored: str | None
+) -> tuple[str | None, dict[str, str]]:
+    """Return the password a reconfigure form leaves: typed, kept or removed.
+
+    The stored password is never sent to the browser, so an empty field
+    means "keep it"; only the check box removes it.
+    """
+    typed = user_input.get(CONF_PASSWORD) or None
+    if user_input.get(CONF_REMOVE_PASSWORD):
+        if typed is not None:
+            return stored, {CONF_REMOVE_PASSWORD: "password_and_remove"}
+        return None, {}
+    return typed or stored, {}
+
+
+def _without_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values safe to send to the browser."""
+    return {key: value for key, value in values.items() if key != CONF_PASSWORD}
 
 
 _MODBUS_SCHEMA = probatio.Schema(
@@ -177,6 +209,10 @@ _OCPP_CONFIRM_SCHEMA = probatio.Schema(
         ): _MAX_CURRENT_SELECTOR,
     }
 )
+
+
+def _ocpp_reconfigure_schema(*, stored_password: bool) -> probatio.Schema:
+    return _OCPP_CONFIRM_SCHEMA.extend(_removal(stored_password))
 
 
 def _ocpp_schema(port: int) -> probatio.Schema:
@@ -749,22 +785,34 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
             return await self.async_step_reconfigure_ocpp()
         modbus = entry.data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS
+        stored = entry.data.get(CONF_PASSWORD)
         errors: dict[str, str] = {}
         if user_input is not None:
             if modbus:
                 data = _modbus_data(user_input)
             else:
                 host = user_input[CONF_HOST].strip()
-                data = {CONF_HOST: host, **_credentials(user_input)}
-            info, errors = await self._probe(data)
-            if info is not None:
-                self._abort_if_other_device(entry, info)
-                return self.async_update_reload_and_abort(entry, data=data)
-        schema = _MODBUS_SCHEMA if modbus else _host_schema(entry.data[CONF_HOST])
+                password, errors = _new_password(user_input, stored)
+                # Without its password a user name means nothing: both go.
+                username = user_input.get(CONF_USERNAME) if password else None
+                data = {
+                    CONF_HOST: host,
+                    **_credentials({CONF_USERNAME: username, CONF_PASSWORD: password}),
+                }
+            if not errors:
+                info, errors = await self._probe(data)
+                if info is not None:
+                    self._abort_if_other_device(entry, info)
+                    return self.async_update_reload_and_abort(entry, data=data)
+        schema = (
+            _MODBUS_SCHEMA
+            if modbus
+            else _host_schema(entry.data[CONF_HOST], stored_password=bool(stored))
+        )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or entry.data
+                schema, _without_secrets(user_input or entry.data)
             ),
             errors=errors,
         )
@@ -774,28 +822,34 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change an OCPP charger's password or maximum current."""
         entry = self._get_reconfigure_entry()
+        stored = entry.data.get(CONF_PASSWORD)
+        errors: dict[str, str] = {}
         if user_input is not None:
-            data = {
-                key: value
-                for key, value in entry.data.items()
-                if key not in (CONF_PASSWORD, CONF_MAX_CURRENT)
-            }
-            return self.async_update_reload_and_abort(
-                entry,
-                data={
-                    **data,
-                    CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                    **_credentials(user_input),
-                },
-            )
+            password, errors = _new_password(user_input, stored)
+            if not errors:
+                data = {
+                    key: value
+                    for key, value in entry.data.items()
+                    if key not in (CONF_PASSWORD, CONF_MAX_CURRENT)
+                }
+                return self.async_update_reload_and_abort(
+                    entry,
+                    data={
+                        **data,
+                        CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                        **_credentials({CONF_PASSWORD: password}),
+                    },
+                )
         return self.async_show_form(
             step_id="reconfigure_ocpp",
             data_schema=self.add_suggested_values_to_schema(
-                _OCPP_CONFIRM_SCHEMA, entry.data
+                _ocpp_reconfigure_schema(stored_password=bool(stored)),
+                _without_secrets(user_input or entry.data),
             ),
             description_placeholders={
                 "charge_point_id": entry.data[CONF_CHARGE_POINT_ID]
             },
+            errors=errors,
         )
 
     def _abort_if_other_device(self, entry: EvseConfigEntry, info: DeviceInfo) -> None:

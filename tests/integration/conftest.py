@@ -8,7 +8,7 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
@@ -142,3 +142,18 @@ def state_of(hass: HomeAssistant, entity_id: str) -> State:
     state = hass.states.get(entity_id)
     assert state is not None, f"{entity_id} does not exist"
     return state
+
+
+def shown_values(result: ConfigFlowResult) -> dict[str, object]:
+    """What a form puts in its fields: suggested values and defaults."""
+    schema = result["data_schema"]
+    assert schema is not None
+    shown: dict[str, object] = {}
+    for key in schema.schema:
+        description = getattr(key, "description", None) or {}
+        if "suggested_value" in description:
+            shown[str(key)] = description["suggested_value"]
+        default = getattr(key, "default", None)
+        if callable(default):
+            shown.setdefault(str(key), default())
+    return shown

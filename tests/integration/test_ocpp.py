@@ -45,7 +45,7 @@ from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.errors import EvseConnectionError
 from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
 
-from .conftest import state_of, wait_for
+from .conftest import shown_values, state_of, wait_for
 
 PASSWORD = "s3cret-mq200"
 
@@ -624,7 +624,8 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAX_CURRENT] == 24
-    assert CONF_PASSWORD not in entry.data
+    # An empty password field keeps the stored password.
+    assert entry.data[CONF_PASSWORD] == PASSWORD
     await hass.async_block_till_done()
     for loaded in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(loaded.entry_id)
@@ -829,3 +830,54 @@ async def test_a_meter_value_of_400_digits_is_answered(
     )
     assert sim.disconnects == 0
     assert sim.connected
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: ConfigEntry, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "reconfigure_ocpp"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MAX_CURRENT: 24, **user_input}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_ocpp_reconfigure_never_shows_or_silently_drops_the_password(
+    hass: HomeAssistant, port: int
+) -> None:
+    """The Basic Auth password stays on the server; removing it is a choice."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0012")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    shown = shown_values(result)
+    assert PASSWORD not in shown.values()
+    assert shown[CONF_MAX_CURRENT] == 32
+    assert shown["remove_password"] is False
+    # Nothing typed: kept, and the charger still gets in with it.
+    result = await _reconfigure(hass, entry, {})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PASSWORD] == PASSWORD
+    async with mq200(port, "MQ200-0012") as sim:
+        await sim.wait_accepted()
+    result = await _reconfigure(hass, entry, {CONF_PASSWORD: "changed"})
+    assert entry.data[CONF_PASSWORD] == "changed"
+    result = await _reconfigure(
+        hass, entry, {CONF_PASSWORD: "other", "remove_password": True}
+    )
+    assert result["errors"] == {"remove_password": "password_and_remove"}
+    assert entry.data[CONF_PASSWORD] == "changed"
+    result = await _reconfigure(hass, entry, {"remove_password": True})
+    assert result["reason"] == "reconfigure_successful"
+    assert CONF_PASSWORD not in entry.data
+    async with mq200(port, "MQ200-0012", password=None) as sim:
+        await sim.wait_accepted()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert "remove_password" not in shown_values(result)
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -22,6 +22,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -38,7 +39,12 @@ from .coordinator import EvseCoordinator, charger_store, limit_store
 from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
-from .ocpp_server import async_acquire_server, async_release_server
+from .ocpp_server import (
+    TlsMismatchError,
+    async_acquire_server,
+    async_release_server,
+    tls_issue_id,
+)
 from .protocols.charger import Charger
 from .protocols.errors import EvseAuthenticationError, EvseError, EvsePortInUseError
 from .protocols.models import Capability
@@ -186,7 +192,14 @@ async def _async_accept_ocpp_charger(
 ) -> Charger:
     """Let this OCPP charger in on the shared central system."""
     try:
-        server = await async_acquire_server(hass, entry.entry_id, entry.data)
+        server = await async_acquire_server(hass, entry)
+    except TlsMismatchError as err:
+        # Retrying cannot help: the user must make the settings agree.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="ocpp_tls_mismatch",
+            translation_placeholders={"port": str(err.port), "other": err.other},
+        ) from err
     except EvsePortInUseError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -224,7 +237,7 @@ async def async_unload_entry(
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
-            await async_release_server(hass, entry.entry_id, entry.data)
+            await async_release_server(hass, entry)
     return unloaded
 
 
@@ -254,6 +267,7 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
     """Forget what was stored for a charger or group that is removed."""
     await energy_store(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
     if not is_group(entry):
         await limit_store(hass, entry.entry_id).async_remove()
         await charger_store(hass, entry.entry_id).async_remove()

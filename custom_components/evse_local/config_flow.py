@@ -109,6 +109,8 @@ from .ocpp_server import (
     running_ports,
     running_server,
     server_address,
+    tls_files,
+    tls_in_use,
 )
 from .protocols.errors import (
     EvseAuthenticationError,
@@ -211,8 +213,38 @@ _OCPP_CONFIRM_SCHEMA = probatio.Schema(
 )
 
 
-def _ocpp_reconfigure_schema(*, stored_password: bool) -> probatio.Schema:
-    return _OCPP_CONFIRM_SCHEMA.extend(_removal(stored_password))
+def _ocpp_reconfigure_schema(*, stored_password: bool, port: int) -> probatio.Schema:
+    return _OCPP_CONFIRM_SCHEMA.extend(
+        {**_removal(stored_password), **_server_fields(port)}
+    )
+
+
+def _server_fields(port: int) -> dict[Any, Any]:
+    """Where the central system listens, and its TLS files (wss://)."""
+    return {
+        probatio.Required(CONF_PORT, default=port): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+        ),
+        probatio.Optional(
+            CONF_BIND_ADDRESS, default=DEFAULT_BIND_ADDRESS
+        ): TextSelector(TextSelectorConfig(autocomplete="off")),
+        probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
+        probatio.Optional(CONF_SSL_KEY): TextSelector(),
+    }
+
+
+def _server_settings(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_BIND_ADDRESS: str(
+            user_input.get(CONF_BIND_ADDRESS) or DEFAULT_BIND_ADDRESS
+        ).strip(),
+        **{
+            key: str(user_input[key]).strip()
+            for key in (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+            if user_input.get(key)
+        },
+    }
 
 
 def _ocpp_schema(port: int) -> probatio.Schema:
@@ -222,14 +254,7 @@ def _ocpp_schema(port: int) -> probatio.Schema:
                 TextSelectorConfig(autocomplete="off")
             ),
             **_OCPP_CONFIRM_SCHEMA.schema,
-            probatio.Required(CONF_PORT, default=port): NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-            ),
-            probatio.Optional(
-                CONF_BIND_ADDRESS, default=DEFAULT_BIND_ADDRESS
-            ): TextSelector(TextSelectorConfig(autocomplete="off")),
-            probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
-            probatio.Optional(CONF_SSL_KEY): TextSelector(),
+            **_server_fields(port),
         }
     )
 
@@ -555,16 +580,8 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_PROTOCOL: PROTOCOL_OCPP,
                 CONF_CHARGE_POINT_ID: charge_point_id,
                 CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                CONF_PORT: int(user_input[CONF_PORT]),
-                CONF_BIND_ADDRESS: str(
-                    user_input.get(CONF_BIND_ADDRESS) or DEFAULT_BIND_ADDRESS
-                ).strip(),
+                **_server_settings(user_input),
                 **_credentials(user_input),
-                **{
-                    key: str(user_input[key]).strip()
-                    for key in (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
-                    if user_input.get(key)
-                },
             }
             if not valid_charge_point_id(charge_point_id):
                 # The central system would refuse it: the charger could never connect.
@@ -596,17 +613,32 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             host = URL(base).host or "homeassistant.local"
         return f"ws://{host}:{port}/ocpp"
 
-    async def _async_check_server(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """Check what the central system needs: its port and TLS files."""
+    async def _async_check_server(
+        self, data: Mapping[str, Any], own: ConfigEntry[Any] | None = None
+    ) -> dict[str, str]:
+        """Check what the central system needs: its port and TLS files.
+
+        Chargers on one port share its server, so its TLS files too: a
+        second charger asking for other ones would be served without them.
+        ``own``: the entry being reconfigured, whose server may be this one.
+        """
         if bool(data.get(CONF_SSL_CERTIFICATE)) != bool(data.get(CONF_SSL_KEY)):
             return {"base": "ssl_incomplete"}
-        if running_server(self.hass, data) is not None:
+        own_id = None if own is None else own.entry_id
+        held = tls_in_use(self.hass, data, other_than=own_id)
+        if held is not None and held[0] != tls_files(data):
+            return {"base": "tls_mismatch"}
+        server = running_server(self.hass, data)
+        if held is not None and server is not None:
             # Served already: the running server's port and TLS are in use.
             return {}
         try:
             await async_ssl_context(self.hass, data)
         except OSError, ssl.SSLError:
             return {"base": "invalid_certificate"}
+        if server is not None:
+            # Its own server, alone on the port: the port is ours.
+            return {}
         bind, port = server_address(data)
         if not await self.hass.async_add_executor_job(_port_free, bind, port):
             return {CONF_PORT: "port_in_use"}
@@ -820,30 +852,29 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure_ocpp(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change an OCPP charger's password or maximum current."""
+        """Change an OCPP charger's password, maximum current or server."""
         entry = self._get_reconfigure_entry()
         stored = entry.data.get(CONF_PASSWORD)
         errors: dict[str, str] = {}
         if user_input is not None:
             password, errors = _new_password(user_input, stored)
+            data = {
+                CONF_PROTOCOL: PROTOCOL_OCPP,
+                CONF_CHARGE_POINT_ID: entry.data[CONF_CHARGE_POINT_ID],
+                CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                **_server_settings(user_input),
+                **_credentials({CONF_PASSWORD: password}),
+            }
             if not errors:
-                data = {
-                    key: value
-                    for key, value in entry.data.items()
-                    if key not in (CONF_PASSWORD, CONF_MAX_CURRENT)
-                }
-                return self.async_update_reload_and_abort(
-                    entry,
-                    data={
-                        **data,
-                        CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                        **_credentials({CONF_PASSWORD: password}),
-                    },
-                )
+                errors = await self._async_check_server(data, own=entry)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reconfigure_ocpp",
             data_schema=self.add_suggested_values_to_schema(
-                _ocpp_reconfigure_schema(stored_password=bool(stored)),
+                _ocpp_reconfigure_schema(
+                    stored_password=bool(stored), port=server_address(entry.data)[1]
+                ),
                 _without_secrets(user_input or entry.data),
             ),
             description_placeholders={

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 import pytest
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
@@ -32,6 +35,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_local.const import (
@@ -44,6 +48,7 @@ from custom_components.evse_local.const import (
 from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.errors import EvseConnectionError
 from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
+from tests.protocols.ocpp_support import basic_auth, self_signed
 
 from .conftest import shown_values, state_of, wait_for
 
@@ -619,7 +624,7 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     )
     assert result["step_id"] == "reconfigure_ocpp"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_MAX_CURRENT: 24}
+        result["flow_id"], {CONF_MAX_CURRENT: 24, CONF_PORT: port}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -839,8 +844,10 @@ async def _reconfigure(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
     )
     assert result["step_id"] == "reconfigure_ocpp"
+    # What the form shows, as the browser sends it back, then the changes.
+    shown = {k: v for k, v in shown_values(result).items() if k != "remove_password"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_MAX_CURRENT: 24, **user_input}
+        result["flow_id"], {**shown, CONF_MAX_CURRENT: 24, **user_input}
     )
     await hass.async_block_till_done()
     return result
@@ -881,3 +888,146 @@ async def test_ocpp_reconfigure_never_shows_or_silently_drops_the_password(
     )
     assert "remove_password" not in shown_values(result)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+def tls(tmp_path: Path) -> dict[str, str]:
+    """Entry data for wss:// with a certificate for 127.0.0.1."""
+    certificate, key = self_signed(tmp_path)
+    return {"ssl_certificate": str(certificate), "ssl_key": str(key)}
+
+
+async def _ocpp_form(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+async def test_a_second_charger_cannot_change_the_ports_tls(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """One server per port: a charger asking for other TLS files is refused."""
+    await add_ocpp_entry(hass, port, "MQ200-PLAIN")
+    user_input = {
+        CONF_CHARGE_POINT_ID: "MQ200-WSS",
+        CONF_MAX_CURRENT: 32,
+        CONF_PORT: port,
+        "bind_address": "127.0.0.1",
+    }
+    result = await _ocpp_form(hass, {**user_input, **tls(tmp_path)})
+    assert result["errors"] == {"base": "tls_mismatch"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # The other way round: a wss:// port refuses a plain charger.
+    wss_port = free_port()
+    await add_ocpp_entry(hass, wss_port, "MQ200-TLS", **tls(tmp_path))
+    result = await _ocpp_form(
+        hass, {**user_input, CONF_CHARGE_POINT_ID: "MQ200-X", CONF_PORT: wss_port}
+    )
+    assert result["errors"] == {"base": "tls_mismatch"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**user_input, CONF_CHARGE_POINT_ID: "MQ200-X", CONF_PORT: wss_port},
+    )
+    assert result["errors"] == {"base": "tls_mismatch"}
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_reconfigure_checks_the_server_it_moves_to(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """TLS of a shared port cannot change; moving to a port of its own can."""
+    home = await add_ocpp_entry(hass, port, "MQ200-HOME")
+    garage = await add_ocpp_entry(hass, port, "MQ200-GARAGE")
+    result = await _reconfigure(hass, garage, tls(tmp_path))
+    assert result["errors"] == {"base": "tls_mismatch"}
+    # Alone on another port, with certificate files: its own wss:// server.
+    own_port = free_port()
+    result = await _reconfigure(hass, garage, {CONF_PORT: own_port, **tls(tmp_path)})
+    assert result["reason"] == "reconfigure_successful"
+    assert garage.state is ConfigEntryState.LOADED
+    assert running_server(hass, garage.data) is not running_server(hass, home.data)
+    certificate = Path(garage.data["ssl_certificate"])
+    client_tls = ssl.create_default_context(cafile=str(certificate))
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(
+            f"wss://127.0.0.1:{own_port}/ocpp/MQ200-GARAGE",
+            protocols=("ocpp1.6",),
+            headers=basic_auth("MQ200-GARAGE", PASSWORD),
+            ssl=client_tls,
+        )
+        await ws.close()
+    # Its old port still serves the other charger, in plain ws://.
+    async with mq200(port, "MQ200-HOME") as sim:
+        await sim.wait_accepted()
+    # Alone on its port, it may drop TLS again (the port is its own).
+    result = await _reconfigure(
+        hass, garage, {"ssl_certificate": "", "ssl_key": "", CONF_PORT: own_port}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert "ssl_certificate" not in garage.data
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_disagreeing_entries_load_the_same_whatever_the_order(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """Stored entries wanting ws:// and wss:// on one port: the oldest decides."""
+    files = tls(tmp_path)
+    older = MockConfigEntry(
+        domain=DOMAIN,
+        title="MQ200-OLDER",
+        unique_id="MQ200-OLDER",
+        data=ocpp_data(port, "MQ200-OLDER"),
+    )
+    newer = MockConfigEntry(
+        domain=DOMAIN,
+        title="MQ200-NEWER",
+        unique_id="MQ200-NEWER",
+        data=ocpp_data(port, "MQ200-NEWER", **files),
+    )
+    assert older.created_at < newer.created_at
+    # The integration first, so that each entry loads when the test says.
+    assert await async_setup_component(hass, DOMAIN, {})
+    older.add_to_hass(hass)
+    newer.add_to_hass(hass)
+    issues = ir.async_get(hass)
+    for order in ((newer, older), (older, newer)):
+        for entry in order:
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        assert older.state is ConfigEntryState.LOADED
+        assert newer.state is ConfigEntryState.SETUP_ERROR
+        assert "MQ200-OLDER" in (newer.reason or "")
+        issue = issues.async_get_issue(DOMAIN, f"ocpp_tls_mismatch_{newer.entry_id}")
+        assert issue is not None
+        assert issue.translation_placeholders == {
+            "charger": "MQ200-NEWER",
+            "other": "MQ200-OLDER",
+            "port": str(port),
+        }
+        # The older charger is served in plain ws://.
+        async with mq200(port, "MQ200-OLDER") as sim:
+            await sim.wait_accepted()
+        for entry in order:
+            await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    # Settings made to agree: it loads and the repair goes away.
+    hass.config_entries.async_update_entry(newer, data=ocpp_data(port, "MQ200-NEWER"))
+    await hass.config_entries.async_setup(older.entry_id)
+    await hass.config_entries.async_setup(newer.entry_id)
+    await hass.async_block_till_done()
+    assert newer.state is ConfigEntryState.LOADED
+    assert issues.async_get_issue(DOMAIN, f"ocpp_tls_mismatch_{newer.entry_id}") is None
+    await hass.config_entries.async_remove(newer.entry_id)
+    await hass.config_entries.async_unload(older.entry_id)

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from custom_components.evse_local.protocols.errors import (
     EvseCommandRejectedError,
@@ -35,7 +29,7 @@ from custom_components.evse_local.protocols.ocpp.server import (
     charge_point_id_from_path,
 )
 
-from .ocpp_support import basic_auth, central_system, connect, eventually
+from .ocpp_support import basic_auth, central_system, connect, eventually, self_signed
 
 pytestmark = pytest.mark.usefixtures("loopback_sockets")
 
@@ -491,39 +485,6 @@ def test_library_logger_keeps_tracebacks_for_our_bugs_only(
         (logging.WARNING, False),
         (logging.ERROR, True),
     ]
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (security profile 2 test)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 async def test_tls_with_basic_auth(

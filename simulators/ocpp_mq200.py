@@ -266,6 +266,11 @@ class Mq200Quirks:
     """Every n-th energy sample reads ``0`` (the register itself goes on)."""
     refuse_profiles: ProfileRefusal | None = None
     """Refuse every SetChargingProfile this way."""
+    rejected_keys: set[str] = field(default_factory=set)
+    """ChangeConfiguration of these keys is ``Rejected`` whatever the value."""
+    ignored_keys: set[str] = field(default_factory=set)
+    """ChangeConfiguration of these keys answers ``Accepted`` but keeps the
+    old value (firmware that ignores a write; GetConfiguration shows it)."""
     call_error_codes: dict[str, object] = field(default_factory=dict)
     """Answer these actions with a CALLERROR carrying this error code, as is:
     an OCPP 2.0 code (``MessageTypeNotSupported``), ``None`` (JSON null) or a
@@ -1103,8 +1108,14 @@ class Mq200Simulator:
         key = KEYS_BY_NAME.get(name)
         if key is None:
             return _NOT_SUPPORTED
-        if key.readonly or not value_is_valid(key, value):
+        if (
+            key.readonly
+            or not value_is_valid(key, value)
+            or name in self.quirks.rejected_keys
+        ):
             return _REJECTED
+        if name in self.quirks.ignored_keys:
+            return _ACCEPTED
         if key.kind is KeyKind.MEASURANDS:
             value = ",".join(item.strip() for item in value.split(",") if item.strip())
         self.config[name] = value

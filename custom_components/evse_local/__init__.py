@@ -30,9 +30,11 @@ from .const import (
     CONF_GROUP_ID,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
+    CONF_METER_INTERVAL,
     CONF_PROTOCOL,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
+    OCPP_METER_INTERVAL,
     PROTOCOL_OCPP,
 )
 from .coordinator import EvseCoordinator, charger_store, limit_store
@@ -214,7 +216,9 @@ async def _async_accept_ocpp_charger(
             translation_placeholders={"error": str(err)},
         ) from err
     station = server.add_station(
-        entry.data[CONF_CHARGE_POINT_ID], password=entry.data.get(CONF_PASSWORD)
+        entry.data[CONF_CHARGE_POINT_ID],
+        password=entry.data.get(CONF_PASSWORD),
+        meter_interval=int(entry.options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL)),
     )
     return OcppCharger(
         station,

@@ -6,12 +6,13 @@ import socket
 import ssl
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import uuid4
 
 import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -67,6 +68,7 @@ from .const import (
     CONF_KIND,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
+    CONF_METER_INTERVAL,
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_POLICY,
@@ -94,6 +96,8 @@ from .const import (
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
     OCPP_MAX_CURRENT_RANGE,
+    OCPP_METER_INTERVAL,
+    OCPP_METER_INTERVAL_RANGE,
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
     SIGN_POSITIVE_CHARGE,
@@ -116,10 +120,14 @@ from .protocols.errors import (
     EvseAuthenticationError,
     EvseConnectionError,
     EvseError,
+    EvseWriteNotAppliedError,
 )
 from .protocols.models import DeviceInfo
 from .protocols.ocpp import valid_charge_point_id
 from .runtime import EvseConfigEntry, is_group
+
+if TYPE_CHECKING:
+    from .protocols.ocpp import OcppCharger
 
 _CREDENTIALS = {
     probatio.Optional(CONF_USERNAME): TextSelector(
@@ -342,6 +350,7 @@ _ELECTRICAL_FIELDS: dict[Any, Any] = {
 # flow keeps them.
 _RUNTIME_OPTIONS = (CONF_SOLAR_MODE, CONF_START_DELAY, CONF_STOP_DELAY)
 _NUMERIC_OPTIONS = (
+    CONF_METER_INTERVAL,
     CONF_CIRCUIT_LIMIT,
     CONF_FALLBACK_CURRENT,
     CONF_VOLTAGE,
@@ -912,43 +921,19 @@ class EvseOptionsFlow(OptionsFlowWithReload):
             settings = _clean(user_input)
             errors = _validate_solar(self.hass, settings)
             if not errors:
-                return self.async_create_entry(data=settings | _kept(options))
+                errors = await self._async_apply_meter_interval(settings)
+            if not errors:
+                return self._async_save(settings | _kept(options))
         group = group_of(self.hass, self.config_entry.entry_id)
-        # An OCPP charger pushes and keeps no current in EEPROM: those two
-        # options do not apply to it.
-        schema = probatio.Schema(
-            {}
-            if self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP
-            else {
-                probatio.Required(
-                    CONF_SCAN_INTERVAL,
-                    default=options.get(
-                        CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_SCAN_INTERVAL_SECONDS,
-                        max=MAX_SCAN_INTERVAL_SECONDS,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                probatio.Required(
-                    CONF_PERSIST_MAX_CURRENT,
-                    default=options.get(CONF_PERSIST_MAX_CURRENT, False),
-                ): BooleanSelector(),
-            }
-        )
         if group is not None:
             # The group controls this charger (and its solar charging): never
             # two controllers on one charger.
             return self.async_show_form(
                 step_id="grouped",
-                data_schema=schema,
+                data_schema=self._charger_schema(),
                 description_placeholders={"group": group.title},
             )
-        schema = schema.extend(charger_solar_schema().schema)
+        schema = self._charger_schema().extend(charger_solar_schema().schema)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -959,7 +944,82 @@ class EvseOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_grouped(self, user_input: dict[str, Any]) -> ConfigFlowResult:
         """Save a group member's options; its solar inputs stay as they were."""
-        return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        settings = {**self.config_entry.options, **_clean(user_input)}
+        errors = await self._async_apply_meter_interval(settings)
+        if not errors:
+            return self._async_save(settings)
+        group = group_of(self.hass, self.config_entry.entry_id)
+        return self.async_show_form(
+            step_id="grouped",
+            data_schema=self.add_suggested_values_to_schema(
+                self._charger_schema(), user_input
+            ),
+            description_placeholders={"group": group.title if group else ""},
+            errors=errors,
+        )
+
+    def _charger_schema(self) -> probatio.Schema:
+        """How the integration talks to this kind of charger."""
+        options = self.config_entry.options
+        if self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
+            # It pushes and keeps no current in EEPROM: no poll interval or
+            # persistence, but how often it sends its readings.
+            return probatio.Schema(
+                {
+                    probatio.Required(
+                        CONF_METER_INTERVAL,
+                        default=options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL),
+                    ): _number(*OCPP_METER_INTERVAL_RANGE, "s"),
+                }
+            )
+        return probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=options.get(
+                        CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
+                    ),
+                ): _number(MIN_SCAN_INTERVAL_SECONDS, MAX_SCAN_INTERVAL_SECONDS, "s"),
+                probatio.Required(
+                    CONF_PERSIST_MAX_CURRENT,
+                    default=options.get(CONF_PERSIST_MAX_CURRENT, False),
+                ): BooleanSelector(),
+            }
+        )
+
+    async def _async_apply_meter_interval(
+        self, settings: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Give a connected OCPP charger a changed meter interval now.
+
+        A charger that is not connected gets it when it connects.
+        """
+        entry = self.config_entry
+        seconds = settings.get(CONF_METER_INTERVAL)
+        if (
+            seconds is None
+            or seconds == entry.options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL)
+            or entry.state is not ConfigEntryState.LOADED
+        ):
+            return {}
+        # The field exists for OCPP chargers only.
+        charger = cast("OcppCharger", entry.runtime_data.charger)
+        try:
+            await charger.set_meter_interval(seconds)
+        except EvseWriteNotAppliedError:
+            return {CONF_METER_INTERVAL: "meter_interval_not_applied"}
+        except EvseError:
+            return {CONF_METER_INTERVAL: "meter_interval_rejected"}
+        return {}
+
+    def _async_save(self, options: dict[str, Any]) -> ConfigFlowResult:
+        old = self.config_entry.options
+        changed = {key for key in {*old, *options} if old.get(key) != options.get(key)}
+        if changed <= {CONF_METER_INTERVAL}:
+            # Applied already, or at the next connection: a reload would only
+            # disconnect the charger.
+            self.automatic_reload = False
+        return self.async_create_entry(data=options)
 
 
 class GroupOptionsFlow(OptionsFlowWithReload):

@@ -30,7 +30,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -51,6 +51,7 @@ from simulators.ocpp_mq200 import Mq200Quirks, Mq200Simulator, ProfileRefusal
 from tests.protocols.ocpp_support import basic_auth, self_signed
 
 from .conftest import shown_values, state_of, wait_for
+from .test_group import add_group
 
 PASSWORD = "s3cret-mq200"
 
@@ -1031,3 +1032,105 @@ async def test_disagreeing_entries_load_the_same_whatever_the_order(
     assert issues.async_get_issue(DOMAIN, f"ocpp_tls_mismatch_{newer.entry_id}") is None
     await hass.config_entries.async_remove(newer.entry_id)
     await hass.config_entries.async_unload(older.entry_id)
+
+
+async def _options(
+    hass: HomeAssistant, entry: ConfigEntry, meter_interval: int
+) -> ConfigFlowResult:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": meter_interval}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_meter_interval_is_an_option_applied_at_once(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Changed in the options: ChangeConfiguration now, read back, no reload."""
+    entry, sim = charger
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert shown_values(result)["meter_interval"] == 10
+    assert sim.meter_interval == 10
+    # It was read back at connection too.
+    assert sim.frames_received["GetConfiguration"] == 1
+    sim.reset_counters()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 30}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["meter_interval"] == 30
+    assert sim.meter_interval == 30
+    assert sim.frames_received["GetConfiguration"] == 1
+    # Not reloaded: the charger stayed connected.
+    assert (sim.connects, sim.disconnects) == (0, 0)
+    await sim.advance(90)
+    assert sim.frames_sent["MeterValues"] == 3
+    # A firmware that accepts the value but keeps its own: nothing changes.
+    sim.quirks.ignored_keys = {"MeterValueSampleInterval"}
+    result = await _options(hass, entry, 60)
+    assert result["errors"] == {"meter_interval": "meter_interval_not_applied"}
+    sim.quirks.ignored_keys = set()
+    sim.quirks.rejected_keys = {"MeterValueSampleInterval"}
+    result = await _options(hass, entry, 60)
+    assert result["errors"] == {"meter_interval": "meter_interval_rejected"}
+    assert entry.options["meter_interval"] == 30
+    sim.quirks.rejected_keys = set()
+    # Without GetConfiguration the interval is set, just not verified.
+    sim.quirks.call_error_codes = {"GetConfiguration": "NotImplemented"}
+    result = await _options(hass, entry, 60)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sim.meter_interval == 60
+    # Every (re)connection sets it again.
+    sim.config["MeterValueSampleInterval"] = "10"
+    await sim.reconnect()
+    await sim.wait_accepted()
+    await wait_for(lambda: sim.meter_interval == 60)
+
+
+async def test_meter_interval_waits_for_the_charger(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Unloaded or not connected: saved, and set when the charger connects."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0013")
+    result = await _options(hass, entry, 120)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(entry.entry_id)
+    result = await _options(hass, entry, 300)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    async with mq200(port, "MQ200-0013") as sim:
+        await sim.wait_accepted()
+        await wait_for(lambda: sim.meter_interval == 300)
+    for seconds in (4, 901):
+        with pytest.raises(InvalidData):
+            await _options(hass, entry, seconds)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_meter_interval_of_a_group_member(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """A charger in a group keeps its own meter interval option."""
+    entry, sim = charger
+    await add_group(hass, [entry])
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "grouped"
+    sim.quirks.rejected_keys = {"MeterValueSampleInterval"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 20}
+    )
+    assert result["step_id"] == "grouped"
+    assert result["errors"] == {"meter_interval": "meter_interval_rejected"}
+    assert result["description_placeholders"] == {"group": "Garage"}
+    sim.quirks.rejected_keys = set()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 20}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {"meter_interval": 20}
+    assert sim.meter_interval == 20

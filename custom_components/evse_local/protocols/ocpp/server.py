@@ -357,8 +357,12 @@ class CentralSystem:
         password: str | None,
         max_current_limit: int = DEFAULT_MAX_CURRENT,
         id_tag: str = DEFAULT_ID_TAG,
+        meter_interval: int | None = None,
     ) -> OcppStation:
         """Accept this charger (the user approved it); returns its station.
+
+        ``meter_interval``: its MeterValues interval (the server's default
+        otherwise), set at every connection.
 
         A pending live connection with the right credentials is promoted in
         place (and asked to boot again, so it is Accepted at once); with
@@ -371,13 +375,15 @@ class CentralSystem:
             station = OcppStation(
                 charge_point_id,
                 password=password,
-                meter_interval=self.meter_interval,
+                meter_interval=meter_interval or self.meter_interval,
                 max_current_limit=max_current_limit,
                 id_tag=id_tag,
             )
             self._stations[charge_point_id] = station
         else:
             station.password = password
+            if meter_interval is not None:
+                station.meter_interval = meter_interval
         connection = self._connections.get(charge_point_id)
         if connection is None or connection.station is not None:
             return station

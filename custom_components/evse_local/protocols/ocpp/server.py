@@ -211,16 +211,21 @@ class _GuardedServer(web.Server):
     def __init__(self, handshakes: _Handshakes, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.handshakes = handshakes
+        self.open: set[RequestHandler] = set()
+        """Connections not lost yet (aiohttp's own list keeps a lost one
+        until its handler task has finished)."""
 
     def connection_made(
         self, handler: RequestHandler, transport: asyncio.Transport
     ) -> None:
         super().connection_made(handler, transport)
+        self.open.add(handler)
         self.handshakes.opened(handler, transport)
 
     def connection_lost(
         self, handler: RequestHandler, exc: BaseException | None = None
     ) -> None:
+        self.open.discard(handler)
         self.handshakes.done(handler)
         super().connection_lost(handler, exc)
 
@@ -341,7 +346,7 @@ class CentralSystem:
     @property
     def open_connections(self) -> int:
         """TCP connections open now: websockets and requests under way."""
-        return 0 if self._server is None else len(self._server.connections)
+        return 0 if self._server is None else len(self._server.open)
 
     @property
     def announced(self) -> list[str]:
@@ -477,13 +482,21 @@ class CentralSystem:
         if station is None and (refused := self._admission(charge_point_id, address)):
             self.stats.refused += 1
             return refused
-        self._admitting[address] += 1
+        # An unknown charger holds its place from here: the upgrade yields.
+        admitting = address if station is None else None
+        if admitting is not None:
+            self._admitting[admitting] += 1
         try:
             await ws.prepare(request)
+        except ConnectionError:
+            # It hung up (or was dropped) before its upgrade was answered.
+            _LOGGER.debug("%s: gone during the upgrade", charge_point_id)
+            return _refusal(400, "Gone")
         finally:
-            self._admitting[address] -= 1
-            if not self._admitting[address]:
-                del self._admitting[address]
+            if admitting is not None:
+                self._admitting[admitting] -= 1
+                if not self._admitting[admitting]:
+                    del self._admitting[admitting]
         if ws.ws_protocol != SUBPROTOCOL:
             # OCPP-J 1.6 section 3.1.2: complete the handshake without the
             # header, then close. A charger sees a protocol mismatch instead

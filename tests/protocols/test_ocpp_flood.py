@@ -334,3 +334,37 @@ async def test_announced_chargers_are_bounded_until_withdrawn(
         ]
         for ws in newcomers:
             await ws.close()
+
+
+async def test_half_sent_requests_are_capped_in_total_too() -> None:
+    """Past the cap of all addresses together the oldest goes, whoever it is."""
+    async with central_system(
+        handshake_timeout=3600, max_handshakes_per_address=100, max_handshakes=5
+    ) as system:
+        connections = await _half_sent(system.port, 12)
+        await eventually(lambda: system.stats.handshakes_dropped == 7)
+        await eventually(lambda: system.open_connections == 5)
+        assert all(await asyncio.gather(*map(_closed_by_server, connections[:7])))
+        # Stopping closes the ones still waiting.
+        await system.stop()
+        assert all(await asyncio.gather(*map(_closed_by_server, connections[7:])))
+
+
+async def test_approved_within_the_grace_is_not_withdrawn(
+    session: aiohttp.ClientSession,
+) -> None:
+    left: list[str] = []
+    async with central_system(
+        on_unknown_charger=lambda _: None,
+        on_charger_left=left.append,
+        discovery_grace=0.5,
+    ) as system:
+        await (await _boot_unknown(session, system, "LATE")).close()
+        await (await _boot_unknown(session, system, "GONE")).close()
+        await eventually(lambda: system.pending_chargers() == [])
+        # Approved after it left: the user's entry now waits for it.
+        station = system.add_station("LATE", password=None, meter_interval=30)
+        assert system.add_station("LATE", password=None, meter_interval=60) is station
+        assert station.meter_interval == 60
+        await eventually(lambda: left == ["GONE"])
+        assert system.announced == []

@@ -194,11 +194,6 @@ class _Handshakes:
         if handler.transport is not None:
             handler.transport.abort()
 
-    def clear(self) -> None:
-        """Stop every clock (the server stops)."""
-        for handler in list(self._open):
-            self.done(handler)
-
 
 def _peer_address(transport: asyncio.BaseTransport) -> str:
     peer = transport.get_extra_info("peername")
@@ -332,9 +327,10 @@ class CentralSystem:
                 timer.cancel()
         self._announced.clear()
         if self._runner is not None:
+            # Closes every connection still sending its request: their
+            # handshake clocks stop as they are lost.
             await self._runner.cleanup()
             self._runner = None
-        self._handshakes.clear()
 
     @property
     def port(self) -> int:

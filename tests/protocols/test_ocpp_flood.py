@@ -222,6 +222,7 @@ async def test_half_sent_requests_beyond_the_cap_are_dropped() -> None:
         dropped = 300 - MAX_HANDSHAKES_PER_ADDRESS
         await eventually(lambda: system.stats.handshakes_dropped == dropped)
         await eventually(lambda: system.open_connections == MAX_HANDSHAKES_PER_ADDRESS)
+        assert system.handshakes == MAX_HANDSHAKES_PER_ADDRESS
         assert system.stats.handshakes_dropped == dropped
         closed = await asyncio.gather(
             *(_closed_by_server(c) for c in connections[:dropped])

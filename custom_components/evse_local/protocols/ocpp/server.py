@@ -157,6 +157,10 @@ class _Handshakes:
         self._open: dict[RequestHandler, tuple[str, asyncio.TimerHandle]] = {}
         self._per_address: Counter[str] = Counter()
 
+    def __len__(self) -> int:
+        """Return how many connections are sending their request."""
+        return len(self._open)
+
     def opened(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         """Start the clock of a new connection; drop the oldest over a cap."""
         address = _peer_address(transport)
@@ -343,6 +347,11 @@ class CentralSystem:
     def open_connections(self) -> int:
         """TCP connections open now: websockets and requests under way."""
         return 0 if self._server is None else len(self._server.open)
+
+    @property
+    def handshakes(self) -> int:
+        """TCP connections still sending their request."""
+        return len(self._handshakes)
 
     @property
     def announced(self) -> list[str]:

@@ -5,10 +5,12 @@ address and port serves every OCPP entry; the first entry that loads starts
 it and the last one to unload stops it, so approving or removing one charger
 never disconnects another. Entries sharing a server must agree on its TLS
 files (``ws://`` or ``wss://``): the flows refuse a mismatch, and at setup the
-running server (or else the oldest entry) decides, whatever the load order. A charger that connects with an id no entry knows
-starts a discovery flow ("Charger X wants to connect") and is kept waiting
-with BootNotification ``Pending`` until the user accepts it; its flow ends if
-it goes away and does not come back within :data:`OCPP_DISCOVERY_GRACE`.
+running server (or else the oldest entry) decides, whatever the load order.
+
+A charger that connects with an id no entry knows starts a discovery flow
+("Charger X wants to connect") and is kept waiting with BootNotification
+``Pending`` until the user accepts it; its flow ends if it goes away and does
+not come back within :data:`OCPP_DISCOVERY_GRACE`.
 """
 
 from __future__ import annotations

@@ -147,7 +147,12 @@ class _Handshakes:
     """
 
     def __init__(
-        self, *, timeout: float, per_address: int, total: int, stats: Any
+        self,
+        *,
+        timeout: float,
+        per_address: int,
+        total: int,
+        stats: CentralSystemStats,
     ) -> None:
         self.timeout = timeout
         self.per_address = per_address

@@ -17,9 +17,10 @@ Method:
 * Home Assistant (the harness of :mod:`benchmarks.in_hass`: phcc's test
   instance, outside pytest, no recorder) runs here with one config entry per
   charger, as if each had been approved (charge point id, password), on a
-  free loopback port. The integration configures MeterValueSampleInterval
-  to its ``OCPP_METER_INTERVAL`` (10 s); the benchmark patches that constant
-  to 1 s so that the chargers keep sending every second.
+  free loopback port, and its meter interval option at 1 s (below the
+  options form's 5 s minimum) so that the chargers send every second. Each
+  charger connects from a loopback address of its own (127.0.x.y), as real
+  chargers have their own IP.
 * A frame's arrival is timed when aiohttp's websocket parser is fed the
   bytes that complete it (the parser is wrapped at the benchmark level:
   ``aiohttp.web_ws.WebSocketReader``), i.e. the first moment Python sees it.
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 import aiohttp.web_ws
 from aiohttp import WSMsgType
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -67,6 +69,7 @@ from custom_components.evse_local.const import (
     CONF_BIND_ADDRESS,
     CONF_CHARGE_POINT_ID,
     CONF_MAX_CURRENT,
+    CONF_METER_INTERVAL,
     CONF_PROTOCOL,
     DOMAIN,
     PROTOCOL_OCPP,
@@ -75,7 +78,7 @@ from custom_components.evse_local.ocpp_server import running_server
 from custom_components.evse_local.protocols.ocpp import CentralSystem
 from custom_components.evse_local.protocols.ocpp.connection import OcppConnection
 from simulators import ocpp_mq200
-from simulators.ocpp_mq200 import Mq200Simulator, start_fleet, stop_fleet
+from simulators.ocpp_mq200 import Mq200Simulator, stop_fleet
 
 from .in_hass import _MockConfigEntry, home_assistant
 
@@ -99,6 +102,11 @@ TARGET_MB_PER_CHARGER = 1.0
 def password_for(charge_point_id: str) -> str:
     """Each charger's own Basic Auth password."""
     return f"pw-{charge_point_id}"
+
+
+def source_address(number: int) -> str:
+    """A loopback address of its own for charger ``number`` (1 and up)."""
+    return f"127.0.{1 + number // 250}.{1 + number % 250}"
 
 
 def free_port() -> int:
@@ -188,32 +196,36 @@ async def run_simulators(
 
     ocpp_mq200._Link.send = timed_send  # type: ignore[assignment]  # noqa: SLF001
     _emit("starting")
-    if spread <= 0:
-        sims = await start_fleet(
+    # Each charger from a loopback address of its own, as real chargers have
+    # their own IP: the central system limits what one address may hold.
+    sessions = [
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(source_address(number), 0))
+        )
+        for number in range(1, count + 1)
+    ]
+    sims = [
+        Mq200Simulator(
             url,
-            count,
-            prefix=prefix,
-            password_for=password_for,
+            charge_point_id,
+            password=password_for(charge_point_id),
             meter_interval=METER_INTERVAL,
             time_factor=1.0,
             validate_schemas=False,
-            plugged=True,
+            session=session,
         )
+        for charge_point_id, session in (
+            (f"{prefix}{number:03d}", sessions[number - 1])
+            for number in range(1, count + 1)
+        )
+    ]
+    for sim in sims:
+        sim.model.plug_in()
+    if spread <= 0:
+        await asyncio.gather(*(sim.start() for sim in sims))
     else:
-        sims = []
-        for number in range(1, count + 1):
-            charge_point_id = f"{prefix}{number:03d}"
-            sim = Mq200Simulator(
-                url,
-                charge_point_id,
-                password=password_for(charge_point_id),
-                meter_interval=METER_INTERVAL,
-                time_factor=1.0,
-                validate_schemas=False,
-            )
-            sim.model.plug_in()
+        for sim in sims:
             await sim.start(wait=False)
-            sims.append(sim)
             await asyncio.sleep(spread / count)
         await asyncio.gather(*(sim.wait_connected(timeout=30) for sim in sims))
     _emit("booted")
@@ -247,6 +259,8 @@ async def run_simulators(
     cpu_used = time.process_time() - cpu
     wall = time.time() - started
     await stop_fleet(sims)
+    for session in sessions:
+        await session.close()
     chargers = {
         sim.charge_point_id: {
             **links[sim.charge_point_id],
@@ -425,9 +439,6 @@ async def instrumented(probe: Probe) -> AsyncIterator[None]:
     with (
         patch.object(aiohttp.web_ws, "WebSocketReader", reader),
         patch.object(OcppConnection, "route_message", timed_route),
-        # Keep the chargers at one MeterValues a second (the integration
-        # would configure 10 s).
-        patch("custom_components.evse_local.ocpp_server.OCPP_METER_INTERVAL", 1),
     ):
         yield
 
@@ -455,6 +466,8 @@ async def add_entries(
             title=charge_point_id,
             unique_id=charge_point_id,
             data=_entry_data(port, charge_point_id),
+            # One MeterValues a second: below the options form's 5 s minimum.
+            options={CONF_METER_INTERVAL: METER_INTERVAL},
         )
         entry.add_to_hass(hass)
         await hass.config_entries.async_setup(entry.entry_id)
@@ -1159,9 +1172,11 @@ def markdown(results: Results) -> str:
             "module (`--simulators-only`) on the same machine. Home Assistant "
             "(phcc's test instance, as in `benchmarks/in_hass.py`; no recorder, "
             "no frontend) runs in the benchmark's process with one config entry "
-            "per charger (accepted, own password) on a loopback port. The "
-            "integration's `OCPP_METER_INTERVAL` (10 s) is patched to 1 s, so "
-            "the chargers are configured to send MeterValues every second."
+            "per charger (accepted, own password) on a loopback port, each "
+            "connecting from a loopback address of its own (127.0.x.y). Each "
+            "entry's meter interval option is 1 s (set in the entry: the form's "
+            "minimum is 5 s), so the chargers are configured to send "
+            "MeterValues every second."
         ),
         (
             "- **Frames lost** = MeterValues the chargers sent (their own "

@@ -269,6 +269,15 @@ class Mq200Quirks:
     """What a glitching energy sample says, as is: ``"-5"``, ``"1e999"``."""
     refuse_profiles: ProfileRefusal | None = None
     """Refuse every SetChargingProfile this way."""
+    rejected_keys: set[str] = field(default_factory=set)
+    """ChangeConfiguration of these keys is ``Rejected`` whatever the value."""
+    ignored_keys: set[str] = field(default_factory=set)
+    """ChangeConfiguration of these keys answers ``Accepted`` but keeps the
+    old value (firmware that ignores a write; GetConfiguration shows it)."""
+    call_error_codes: dict[str, object] = field(default_factory=dict)
+    """Answer these actions with a CALLERROR carrying this error code, as is:
+    an OCPP 2.0 code (``MessageTypeNotSupported``), ``None`` (JSON null) or a
+    number; none of them is an OCPP 1.6 code."""
 
 
 # ---------------------------------------------------------------- the charger
@@ -594,6 +603,25 @@ class _Mq200ChargePoint(ChargePoint):  # type: ignore[misc, unused-ignore]
     """The ``ocpp`` library's ChargePoint with the MQ 200's handlers."""
 
     sim: Mq200Simulator
+
+    async def route_message(self, raw_msg: str) -> None:
+        """Route a frame; a CALL named in ``call_error_codes`` gets that error."""
+        odd_codes = self.sim.quirks.call_error_codes
+        frame: Any = None
+        if odd_codes:
+            with contextlib.suppress(ValueError):
+                frame = json.loads(raw_msg)
+        if (
+            isinstance(frame, list)
+            and len(frame) == 4
+            and frame[0] == _CALL
+            and isinstance(frame[2], str)
+            and frame[2] in odd_codes
+        ):
+            error = [_ERROR, frame[1], odd_codes[frame[2]], "not handled here", {}]
+            await self._send(json.dumps(error))
+            return
+        await super().route_message(raw_msg)
 
     async def raw_call(self, action: str, payload: Any) -> tuple[int, Any]:
         """Send any CALL (even one OCPP 1.6 lacks); return (type id, payload)."""
@@ -1101,8 +1129,14 @@ class Mq200Simulator:
         key = KEYS_BY_NAME.get(name)
         if key is None:
             return _NOT_SUPPORTED
-        if key.readonly or not value_is_valid(key, value):
+        if (
+            key.readonly
+            or not value_is_valid(key, value)
+            or name in self.quirks.rejected_keys
+        ):
             return _REJECTED
+        if name in self.quirks.ignored_keys:
+            return _ACCEPTED
         if key.kind is KeyKind.MEASURANDS:
             value = ",".join(item.strip() for item in value.split(",") if item.strip())
         self.config[name] = value

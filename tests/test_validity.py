@@ -588,7 +588,8 @@ def test_config_flow_translations() -> None:
     assert set(config["step"]) == usage["config_steps"]
     assert set(STRINGS["options"]["step"]) == usage["options_steps"]
     assert set(config["step"]["user"]["menu_options"]) == usage["menu_options"]
-    assert set(config["error"]) == usage["errors"]
+    # Options-only errors (the OCPP meter interval) live in options.error.
+    assert set(config["error"]) | set(STRINGS["options"]["error"]) == usage["errors"]
     assert set(config["abort"]) <= usage["aborts"], "unused abort reasons"
 
 
@@ -608,7 +609,7 @@ def test_config_flow_fields_translated() -> None:
         "modbus": modbus,
         "zeroconf_confirm": credentials,
         "reauth_confirm": credentials,
-        "reconfigure": http | modbus,
+        "reconfigure": http | modbus | {flow_module.CONF_REMOVE_PASSWORD},
     }
     steps = STRINGS["config"]["step"]
     for step, keys in fields.items():

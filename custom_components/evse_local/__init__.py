@@ -23,6 +23,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -30,10 +31,12 @@ from .const import (
     CONF_GROUP_ID,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
+    CONF_METER_INTERVAL,
     CONF_PROTOCOL,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
     LOGGER,
+    OCPP_METER_INTERVAL,
     PROTOCOL_OCPP,
 )
 from .coordinator import (
@@ -45,7 +48,12 @@ from .coordinator import (
 from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
-from .ocpp_server import async_acquire_server, async_release_server
+from .ocpp_server import (
+    TlsMismatchError,
+    async_acquire_server,
+    async_release_server,
+    tls_issue_id,
+)
 from .protocols.charger import Charger
 from .protocols.errors import EvseAuthenticationError, EvseError, EvsePortInUseError
 from .protocols.models import Capability
@@ -195,7 +203,14 @@ async def _async_accept_ocpp_charger(
 ) -> Charger:
     """Let this OCPP charger in on the shared central system."""
     try:
-        server = await async_acquire_server(hass, entry.entry_id, entry.data)
+        server = await async_acquire_server(hass, entry)
+    except TlsMismatchError as err:
+        # Retrying cannot help: the user must make the settings agree.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="ocpp_tls_mismatch",
+            translation_placeholders={"port": str(err.port), "other": err.other},
+        ) from err
     except EvsePortInUseError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -210,7 +225,9 @@ async def _async_accept_ocpp_charger(
             translation_placeholders={"error": str(err)},
         ) from err
     station = server.add_station(
-        entry.data[CONF_CHARGE_POINT_ID], password=entry.data.get(CONF_PASSWORD)
+        entry.data[CONF_CHARGE_POINT_ID],
+        password=entry.data.get(CONF_PASSWORD),
+        meter_interval=int(entry.options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL)),
     )
     return OcppCharger(
         station,
@@ -233,7 +250,7 @@ async def async_unload_entry(
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
-            await async_release_server(hass, entry.entry_id, entry.data)
+            await async_release_server(hass, entry)
     return unloaded
 
 
@@ -277,6 +294,7 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
     """Forget what was stored for a charger or group that is removed."""
     await energy_store(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
     if not is_group(entry):
         await limit_store(hass, entry.entry_id).async_remove()
         await charger_store(hass, entry.entry_id).async_remove()

@@ -6,13 +6,14 @@ import socket
 import ssl
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 from uuid import uuid4
 
 import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -68,6 +69,7 @@ from .const import (
     CONF_KIND,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
+    CONF_METER_INTERVAL,
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_POLICY,
@@ -95,6 +97,8 @@ from .const import (
     MAX_SCAN_INTERVAL_SECONDS,
     MIN_SCAN_INTERVAL_SECONDS,
     OCPP_MAX_CURRENT_RANGE,
+    OCPP_METER_INTERVAL,
+    OCPP_METER_INTERVAL_RANGE,
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
     SIGN_POSITIVE_CHARGE,
@@ -110,14 +114,21 @@ from .ocpp_server import (
     running_ports,
     running_server,
     server_address,
+    tls_files,
+    tls_in_use,
 )
 from .protocols.errors import (
     EvseAuthenticationError,
     EvseConnectionError,
     EvseError,
+    EvseWriteNotAppliedError,
 )
 from .protocols.models import DeviceInfo
+from .protocols.ocpp import valid_charge_point_id
 from .runtime import EvseConfigEntry, is_group
+
+if TYPE_CHECKING:
+    from .protocols.ocpp import OcppCharger
 
 _CREDENTIALS = {
     probatio.Optional(CONF_USERNAME): TextSelector(
@@ -129,15 +140,47 @@ _CREDENTIALS = {
 }
 
 
-def _host_schema(host: str | None) -> probatio.Schema:
+def _host_schema(host: str | None, *, stored_password: bool = False) -> probatio.Schema:
     return probatio.Schema(
         {
             probatio.Required(CONF_HOST, default=host or ""): TextSelector(
                 TextSelectorConfig(autocomplete="off")
             ),
             **_CREDENTIALS,
+            **_removal(stored_password),
         }
     )
+
+
+CONF_REMOVE_PASSWORD = "remove_password"  # noqa: S105 - a field name
+
+
+def _removal(stored_password: bool) -> dict[Any, Any]:
+    """Offer the "remove the password" check box when there is one to remove."""
+    if not stored_password:
+        return {}
+    return {probatio.Optional(CONF_REMOVE_PASSWORD, default=False): BooleanSelector()}
+
+
+def _new_password(
+    user_input: Mapping[str, Any], stored: str | None
+) -> tuple[str | None, dict[str, str]]:
+    """Return the password a reconfigure form leaves: typed, kept or removed.
+
+    The stored password is never sent to the browser, so an empty field
+    means "keep it"; only the check box removes it.
+    """
+    typed = user_input.get(CONF_PASSWORD) or None
+    if user_input.get(CONF_REMOVE_PASSWORD):
+        if typed is not None:
+            return stored, {CONF_REMOVE_PASSWORD: "password_and_remove"}
+        return None, {}
+    return typed or stored, {}
+
+
+def _without_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values safe to send to the browser."""
+    return {key: value for key, value in values.items() if key != CONF_PASSWORD}
 
 
 _MODBUS_SCHEMA = probatio.Schema(
@@ -179,6 +222,40 @@ _OCPP_CONFIRM_SCHEMA = probatio.Schema(
 )
 
 
+def _ocpp_reconfigure_schema(*, stored_password: bool, port: int) -> probatio.Schema:
+    return _OCPP_CONFIRM_SCHEMA.extend(
+        {**_removal(stored_password), **_server_fields(port)}
+    )
+
+
+def _server_fields(port: int) -> dict[Any, Any]:
+    """Where the central system listens, and its TLS files (wss://)."""
+    return {
+        probatio.Required(CONF_PORT, default=port): NumberSelector(
+            NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+        ),
+        probatio.Optional(
+            CONF_BIND_ADDRESS, default=DEFAULT_BIND_ADDRESS
+        ): TextSelector(TextSelectorConfig(autocomplete="off")),
+        probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
+        probatio.Optional(CONF_SSL_KEY): TextSelector(),
+    }
+
+
+def _server_settings(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_BIND_ADDRESS: str(
+            user_input.get(CONF_BIND_ADDRESS) or DEFAULT_BIND_ADDRESS
+        ).strip(),
+        **{
+            key: str(user_input[key]).strip()
+            for key in (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+            if user_input.get(key)
+        },
+    }
+
+
 def _ocpp_schema(port: int) -> probatio.Schema:
     return probatio.Schema(
         {
@@ -186,14 +263,7 @@ def _ocpp_schema(port: int) -> probatio.Schema:
                 TextSelectorConfig(autocomplete="off")
             ),
             **_OCPP_CONFIRM_SCHEMA.schema,
-            probatio.Required(CONF_PORT, default=port): NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-            ),
-            probatio.Optional(
-                CONF_BIND_ADDRESS, default=DEFAULT_BIND_ADDRESS
-            ): TextSelector(TextSelectorConfig(autocomplete="off")),
-            probatio.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
-            probatio.Optional(CONF_SSL_KEY): TextSelector(),
+            **_server_fields(port),
         }
     )
 
@@ -280,6 +350,7 @@ _ELECTRICAL_FIELDS: dict[Any, Any] = {
 # flow keeps them.
 _RUNTIME_OPTIONS = (CONF_SOLAR_MODE, CONF_START_DELAY, CONF_STOP_DELAY)
 _NUMERIC_OPTIONS = (
+    CONF_METER_INTERVAL,
     CONF_CIRCUIT_LIMIT,
     CONF_FALLBACK_CURRENT,
     CONF_VOLTAGE,
@@ -534,18 +605,11 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_PROTOCOL: PROTOCOL_OCPP,
                 CONF_CHARGE_POINT_ID: charge_point_id,
                 CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                CONF_PORT: int(user_input[CONF_PORT]),
-                CONF_BIND_ADDRESS: str(
-                    user_input.get(CONF_BIND_ADDRESS) or DEFAULT_BIND_ADDRESS
-                ).strip(),
+                **_server_settings(user_input),
                 **_credentials(user_input),
-                **{
-                    key: str(user_input[key]).strip()
-                    for key in (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
-                    if user_input.get(key)
-                },
             }
-            if not charge_point_id or "/" in charge_point_id:
+            if not valid_charge_point_id(charge_point_id):
+                # The central system would refuse it: the charger could never connect.
                 errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
             else:
                 await self.async_set_unique_id(charge_point_id)
@@ -574,17 +638,32 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
             host = URL(base).host or "homeassistant.local"
         return f"ws://{host}:{port}/ocpp"
 
-    async def _async_check_server(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """Check what the central system needs: its port and TLS files."""
+    async def _async_check_server(
+        self, data: Mapping[str, Any], own: ConfigEntry[Any] | None = None
+    ) -> dict[str, str]:
+        """Check what the central system needs: its port and TLS files.
+
+        Chargers on one port share its server, so its TLS files too: a
+        second charger asking for other ones would be served without them.
+        ``own``: the entry being reconfigured, whose server may be this one.
+        """
         if bool(data.get(CONF_SSL_CERTIFICATE)) != bool(data.get(CONF_SSL_KEY)):
             return {"base": "ssl_incomplete"}
-        if running_server(self.hass, data) is not None:
+        own_id = None if own is None else own.entry_id
+        held = tls_in_use(self.hass, data, other_than=own_id)
+        if held is not None and held[0] != tls_files(data):
+            return {"base": "tls_mismatch"}
+        server = running_server(self.hass, data)
+        if held is not None and server is not None:
             # Served already: the running server's port and TLS are in use.
             return {}
         try:
             await async_ssl_context(self.hass, data)
         except OSError, ssl.SSLError:
             return {"base": "invalid_certificate"}
+        if server is not None:
+            # Its own server, alone on the port: the port is ours.
+            return {}
         bind, port = server_address(data)
         if not await self.hass.async_add_executor_job(_port_free, bind, port):
             return {CONF_PORT: "port_in_use"}
@@ -763,22 +842,34 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
             return await self.async_step_reconfigure_ocpp()
         modbus = entry.data.get(CONF_PROTOCOL) == PROTOCOL_MODBUS
+        stored = entry.data.get(CONF_PASSWORD)
         errors: dict[str, str] = {}
         if user_input is not None:
             if modbus:
                 data = _modbus_data(user_input)
             else:
                 host = user_input[CONF_HOST].strip()
-                data = {CONF_HOST: host, **_credentials(user_input)}
-            info, errors = await self._probe(data)
-            if info is not None:
-                self._abort_if_other_device(entry, info)
-                return self.async_update_reload_and_abort(entry, data=data)
-        schema = _MODBUS_SCHEMA if modbus else _host_schema(entry.data[CONF_HOST])
+                password, errors = _new_password(user_input, stored)
+                # Without its password a user name means nothing: both go.
+                username = user_input.get(CONF_USERNAME) if password else None
+                data = {
+                    CONF_HOST: host,
+                    **_credentials({CONF_USERNAME: username, CONF_PASSWORD: password}),
+                }
+            if not errors:
+                info, errors = await self._probe(data)
+                if info is not None:
+                    self._abort_if_other_device(entry, info)
+                    return self.async_update_reload_and_abort(entry, data=data)
+        schema = (
+            _MODBUS_SCHEMA
+            if modbus
+            else _host_schema(entry.data[CONF_HOST], stored_password=bool(stored))
+        )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or entry.data
+                schema, _without_secrets(user_input or entry.data)
             ),
             errors=errors,
         )
@@ -786,30 +877,35 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure_ocpp(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change an OCPP charger's password or maximum current."""
+        """Change an OCPP charger's password, maximum current or server."""
         entry = self._get_reconfigure_entry()
+        stored = entry.data.get(CONF_PASSWORD)
+        errors: dict[str, str] = {}
         if user_input is not None:
+            password, errors = _new_password(user_input, stored)
             data = {
-                key: value
-                for key, value in entry.data.items()
-                if key not in (CONF_PASSWORD, CONF_MAX_CURRENT)
+                CONF_PROTOCOL: PROTOCOL_OCPP,
+                CONF_CHARGE_POINT_ID: entry.data[CONF_CHARGE_POINT_ID],
+                CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
+                **_server_settings(user_input),
+                **_credentials({CONF_PASSWORD: password}),
             }
-            return self.async_update_reload_and_abort(
-                entry,
-                data={
-                    **data,
-                    CONF_MAX_CURRENT: int(user_input[CONF_MAX_CURRENT]),
-                    **_credentials(user_input),
-                },
-            )
+            if not errors:
+                errors = await self._async_check_server(data, own=entry)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reconfigure_ocpp",
             data_schema=self.add_suggested_values_to_schema(
-                _OCPP_CONFIRM_SCHEMA, entry.data
+                _ocpp_reconfigure_schema(
+                    stored_password=bool(stored), port=server_address(entry.data)[1]
+                ),
+                _without_secrets(user_input or entry.data),
             ),
             description_placeholders={
                 "charge_point_id": entry.data[CONF_CHARGE_POINT_ID]
             },
+            errors=errors,
         )
 
     def _abort_if_other_device(self, entry: EvseConfigEntry, info: DeviceInfo) -> None:
@@ -841,43 +937,19 @@ class EvseOptionsFlow(OptionsFlowWithReload):
             settings = _clean(user_input)
             errors = _validate_solar(self.hass, settings)
             if not errors:
-                return self.async_create_entry(data=settings | _kept(options))
+                errors = await self._async_apply_meter_interval(settings)
+            if not errors:
+                return self._async_save(settings | _kept(options))
         group = group_of(self.hass, self.config_entry.entry_id)
-        # An OCPP charger pushes and keeps no current in EEPROM: those two
-        # options do not apply to it.
-        schema = probatio.Schema(
-            {}
-            if self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP
-            else {
-                probatio.Required(
-                    CONF_SCAN_INTERVAL,
-                    default=options.get(
-                        CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_SCAN_INTERVAL_SECONDS,
-                        max=MAX_SCAN_INTERVAL_SECONDS,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                probatio.Required(
-                    CONF_PERSIST_MAX_CURRENT,
-                    default=options.get(CONF_PERSIST_MAX_CURRENT, False),
-                ): BooleanSelector(),
-            }
-        )
         if group is not None:
             # The group controls this charger (and its solar charging): never
             # two controllers on one charger.
             return self.async_show_form(
                 step_id="grouped",
-                data_schema=schema,
+                data_schema=self._charger_schema(),
                 description_placeholders={"group": group.title},
             )
-        schema = schema.extend(charger_solar_schema().schema)
+        schema = self._charger_schema().extend(charger_solar_schema().schema)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -888,7 +960,82 @@ class EvseOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_grouped(self, user_input: dict[str, Any]) -> ConfigFlowResult:
         """Save a group member's options; its solar inputs stay as they were."""
-        return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        settings = {**self.config_entry.options, **_clean(user_input)}
+        errors = await self._async_apply_meter_interval(settings)
+        if not errors:
+            return self._async_save(settings)
+        group = group_of(self.hass, self.config_entry.entry_id)
+        return self.async_show_form(
+            step_id="grouped",
+            data_schema=self.add_suggested_values_to_schema(
+                self._charger_schema(), user_input
+            ),
+            description_placeholders={"group": group.title if group else ""},
+            errors=errors,
+        )
+
+    def _charger_schema(self) -> probatio.Schema:
+        """How the integration talks to this kind of charger."""
+        options = self.config_entry.options
+        if self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
+            # It pushes and keeps no current in EEPROM: no poll interval or
+            # persistence, but how often it sends its readings.
+            return probatio.Schema(
+                {
+                    probatio.Required(
+                        CONF_METER_INTERVAL,
+                        default=options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL),
+                    ): _number(*OCPP_METER_INTERVAL_RANGE, "s"),
+                }
+            )
+        return probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=options.get(
+                        CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL.total_seconds()
+                    ),
+                ): _number(MIN_SCAN_INTERVAL_SECONDS, MAX_SCAN_INTERVAL_SECONDS, "s"),
+                probatio.Required(
+                    CONF_PERSIST_MAX_CURRENT,
+                    default=options.get(CONF_PERSIST_MAX_CURRENT, False),
+                ): BooleanSelector(),
+            }
+        )
+
+    async def _async_apply_meter_interval(
+        self, settings: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Give a connected OCPP charger a changed meter interval now.
+
+        A charger that is not connected gets it when it connects.
+        """
+        entry = self.config_entry
+        seconds = settings.get(CONF_METER_INTERVAL)
+        if (
+            seconds is None
+            or seconds == entry.options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL)
+            or entry.state is not ConfigEntryState.LOADED
+        ):
+            return {}
+        # The field exists for OCPP chargers only.
+        charger = cast("OcppCharger", entry.runtime_data.charger)
+        try:
+            await charger.set_meter_interval(seconds)
+        except EvseWriteNotAppliedError:
+            return {CONF_METER_INTERVAL: "meter_interval_not_applied"}
+        except EvseError:
+            return {CONF_METER_INTERVAL: "meter_interval_rejected"}
+        return {}
+
+    def _async_save(self, options: dict[str, Any]) -> ConfigFlowResult:
+        old = self.config_entry.options
+        changed = {key for key in {*old, *options} if old.get(key) != options.get(key)}
+        if changed <= {CONF_METER_INTERVAL}:
+            # Applied already, or at the next connection: a reload would only
+            # disconnect the charger.
+            self.automatic_reload = False
+        return self.async_create_entry(data=options)
 
 
 class GroupOptionsFlow(OptionsFlowWithReload):

@@ -43,8 +43,11 @@ DEFAULT_OCPP_MAX_CURRENT: Final = 32
 OCPP_MAX_CURRENT_RANGE: Final = (6, 50)
 # Heartbeats every minute; two missed ones make the charger unavailable.
 OCPP_HEARTBEAT_INTERVAL: Final = 60
-# MeterValues every 10 s: live enough for dashboards and solar control.
+# MeterValues every 10 s: live enough for dashboards and solar control. An
+# option per charger: longer for less traffic, shorter near a session limit.
+CONF_METER_INTERVAL: Final = "meter_interval"
 OCPP_METER_INTERVAL: Final = 10
+OCPP_METER_INTERVAL_RANGE: Final = (5, 900)
 
 # Energy management: charging groups and solar charging.
 CONF_KIND: Final = "kind"

@@ -9,7 +9,7 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
@@ -168,3 +168,18 @@ def outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
         elif record.levelno == logging.INFO and "recovered" in text:
             lines.append("recovered")
     return lines
+
+
+def shown_values(result: ConfigFlowResult) -> dict[str, object]:
+    """What a form puts in its fields: suggested values and defaults."""
+    schema = result["data_schema"]
+    assert schema is not None
+    shown: dict[str, object] = {}
+    for key in schema.schema:
+        description = getattr(key, "description", None) or {}
+        if "suggested_value" in description:
+            shown[str(key)] = description["suggested_value"]
+        default = getattr(key, "default", None)
+        if callable(default):
+            shown.setdefault(str(key), default())
+    return shown

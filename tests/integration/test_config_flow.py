@@ -30,7 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.evse_local.const import CONF_PERSIST_MAX_CURRENT, DOMAIN
 from simulators import Simulator, start_simulator
 
-from .conftest import add_charger
+from .conftest import add_charger, shown_values
 
 
 def _zeroconf(
@@ -403,3 +403,49 @@ async def test_options_flow(hass: HomeAssistant, goplug_sim: Simulator) -> None:
     await hass.async_block_till_done()
     assert entry.options == {CONF_SCAN_INTERVAL: 30, CONF_PERSIST_MAX_CURRENT: True}
     assert entry.runtime_data.coordinator.update_interval.total_seconds() == 30
+
+
+async def test_reconfigure_never_shows_or_silently_drops_the_password(
+    hass: HomeAssistant,
+) -> None:
+    """The stored password stays on the server; removing it is a choice."""
+    async with start_simulator("current", username="admin", password="secret") as sim:
+        entry = await add_charger(hass, sim, username="admin", password="secret")
+        result = await _start_reconfigure(hass, entry)
+        shown = shown_values(result)
+        assert "secret" not in shown.values()
+        assert shown[CONF_USERNAME] == "admin"
+        assert shown["remove_password"] is False
+        # Nothing typed: the stored password is kept (and still works).
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: sim.host, CONF_USERNAME: "admin"}
+        )
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data[CONF_PASSWORD] == "secret"
+        await hass.async_block_till_done()
+        # A new password and the removal at once: which one was meant?
+        result = await _start_reconfigure(hass, entry)
+        flow_id = result["flow_id"]
+        both = {
+            CONF_HOST: sim.host,
+            CONF_PASSWORD: "other",
+            "remove_password": True,
+        }
+        result = await hass.config_entries.flow.async_configure(flow_id, both)
+        assert result["errors"] == {"remove_password": "password_and_remove"}
+        assert "other" not in shown_values(result).values()
+        # Removing it while the charger still asks for one: refused.
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: sim.host, "remove_password": True}
+        )
+        assert result["errors"] == {"base": "auth_required"}
+        sim.credentials = None
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_HOST: sim.host, "remove_password": True}
+        )
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data == {CONF_HOST: sim.host}
+        await hass.async_block_till_done()
+        # Without a stored password there is nothing to remove.
+        result = await _start_reconfigure(hass, entry)
+        assert "remove_password" not in shown_values(result)

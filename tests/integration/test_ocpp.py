@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import aiohttp
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import (
@@ -28,11 +31,13 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.core_config import async_process_ha_core_config
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_local.const import (
@@ -50,9 +55,11 @@ from simulators.ocpp_mq200 import (
     Mq200Simulator,
     ProfileRefusal,
 )
+from tests.protocols.ocpp_support import basic_auth, self_signed
 
-from .conftest import outage_lines, state_of, wait_for
+from .conftest import outage_lines, shown_values, state_of, wait_for
 from .test_enforced_limits import run_for
+from .test_group import add_group
 
 PASSWORD = "s3cret-mq200"
 
@@ -808,12 +815,13 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     )
     assert result["step_id"] == "reconfigure_ocpp"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_MAX_CURRENT: 24}
+        result["flow_id"], {CONF_MAX_CURRENT: 24, CONF_PORT: port}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAX_CURRENT] == 24
-    assert CONF_PASSWORD not in entry.data
+    # An empty password field keeps the stored password.
+    assert entry.data[CONF_PASSWORD] == PASSWORD
     await hass.async_block_till_done()
     for loaded in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(loaded.entry_id)
@@ -955,3 +963,371 @@ async def test_listen_address_is_configurable(hass: HomeAssistant, port: int) ->
         await sim.wait_accepted()
     for loaded in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(loaded.entry_id)
+
+
+@pytest.mark.parametrize("code", ["MessageTypeNotSupported", None, 5])
+async def test_odd_call_error_codes_are_translated_refusals(
+    hass: HomeAssistant, port: int, code: object
+) -> None:
+    """A CALLERROR code OCPP 1.6 lacks: a translated error, nothing escapes."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0010")
+    quirks = Mq200Quirks(call_error_codes={"Reset": code, "ChangeConfiguration": code})
+    async with mq200(port, "MQ200-0010", quirks=quirks) as sim:
+        await sim.wait_accepted()
+        # The configuration goes on past each refusal: the interval, then
+        # both measurand lists are tried (a dead task would stop at one).
+        await wait_for(lambda: sim.frames_sent["ChangeConfiguration.error"] == 3)
+        # The entities come with the first data, after the configuration.
+        await wait_for(
+            lambda: (
+                getattr(
+                    hass.states.get("binary_sensor.mq200_0010_connected"), "state", None
+                )
+                == "on"
+            )
+        )
+        with pytest.raises(HomeAssistantError) as refused:
+            await hass.services.async_call(
+                "button",
+                "press",
+                {"entity_id": "button.mq200_0010_restart"},
+                blocking=True,
+            )
+        assert refused.value.translation_key == "command_rejected"
+        assert str(code) in str(refused.value.translation_placeholders)
+        assert sim.frames_sent["Reset.error"] == 1
+        assert sim.disconnects == 0
+    assert sim.frames_received["ChangeConfiguration"] == 3
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_meter_value_of_400_digits_is_answered(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Every frame gets an answer and the charger stays connected."""
+    _, sim = charger
+    payload = {
+        "connectorId": 1,
+        "transactionId": sim.transaction_id,
+        "meterValue": [
+            {
+                "timestamp": "2026-11-21T04:40:11.760Z",
+                "sampledValue": [
+                    {"value": "9" * 400, "measurand": "Current.Offered", "unit": "A"},
+                    {
+                        "value": "9" * 400,
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                    },
+                ],
+            }
+        ],
+    }
+    kind, _ = await sim.call_raw("MeterValues", payload)
+    assert kind in (3, 4)
+    await sim.send_heartbeat()
+    assert (
+        sim.frames_sent["Heartbeat"]
+        == sim.frames_received["Heartbeat.conf"]
+        + sim.frames_received["Heartbeat.error"]
+    )
+    assert sim.disconnects == 0
+    assert sim.connected
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: ConfigEntry, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "reconfigure_ocpp"
+    # What the form shows, as the browser sends it back, then the changes.
+    shown = {k: v for k, v in shown_values(result).items() if k != "remove_password"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**shown, CONF_MAX_CURRENT: 24, **user_input}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_ocpp_reconfigure_never_shows_or_silently_drops_the_password(
+    hass: HomeAssistant, port: int
+) -> None:
+    """The Basic Auth password stays on the server; removing it is a choice."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0012")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    shown = shown_values(result)
+    assert PASSWORD not in shown.values()
+    assert shown[CONF_MAX_CURRENT] == 32
+    assert shown["remove_password"] is False
+    # Nothing typed: kept, and the charger still gets in with it.
+    result = await _reconfigure(hass, entry, {})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PASSWORD] == PASSWORD
+    async with mq200(port, "MQ200-0012") as sim:
+        await sim.wait_accepted()
+    result = await _reconfigure(hass, entry, {CONF_PASSWORD: "changed"})
+    assert entry.data[CONF_PASSWORD] == "changed"
+    result = await _reconfigure(
+        hass, entry, {CONF_PASSWORD: "other", "remove_password": True}
+    )
+    assert result["errors"] == {"remove_password": "password_and_remove"}
+    assert entry.data[CONF_PASSWORD] == "changed"
+    result = await _reconfigure(hass, entry, {"remove_password": True})
+    assert result["reason"] == "reconfigure_successful"
+    assert CONF_PASSWORD not in entry.data
+    async with mq200(port, "MQ200-0012", password=None) as sim:
+        await sim.wait_accepted()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert "remove_password" not in shown_values(result)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def tls(tmp_path: Path) -> dict[str, str]:
+    """Entry data for wss:// with a certificate for 127.0.0.1."""
+    certificate, key = self_signed(tmp_path)
+    return {"ssl_certificate": str(certificate), "ssl_key": str(key)}
+
+
+async def _ocpp_form(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "ocpp"}
+    )
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+async def test_a_second_charger_cannot_change_the_ports_tls(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """One server per port: a charger asking for other TLS files is refused."""
+    await add_ocpp_entry(hass, port, "MQ200-PLAIN")
+    user_input = {
+        CONF_CHARGE_POINT_ID: "MQ200-WSS",
+        CONF_MAX_CURRENT: 32,
+        CONF_PORT: port,
+        "bind_address": "127.0.0.1",
+    }
+    result = await _ocpp_form(hass, {**user_input, **tls(tmp_path)})
+    assert result["errors"] == {"base": "tls_mismatch"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # The other way round: a wss:// port refuses a plain charger.
+    wss_port = free_port()
+    await add_ocpp_entry(hass, wss_port, "MQ200-TLS", **tls(tmp_path))
+    result = await _ocpp_form(
+        hass, {**user_input, CONF_CHARGE_POINT_ID: "MQ200-X", CONF_PORT: wss_port}
+    )
+    assert result["errors"] == {"base": "tls_mismatch"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**user_input, CONF_CHARGE_POINT_ID: "MQ200-X", CONF_PORT: wss_port},
+    )
+    assert result["errors"] == {"base": "tls_mismatch"}
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_reconfigure_checks_the_server_it_moves_to(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """TLS of a shared port cannot change; moving to a port of its own can."""
+    home = await add_ocpp_entry(hass, port, "MQ200-HOME")
+    garage = await add_ocpp_entry(hass, port, "MQ200-GARAGE")
+    result = await _reconfigure(hass, garage, tls(tmp_path))
+    assert result["errors"] == {"base": "tls_mismatch"}
+    # Alone on another port, with certificate files: its own wss:// server.
+    own_port = free_port()
+    result = await _reconfigure(hass, garage, {CONF_PORT: own_port, **tls(tmp_path)})
+    assert result["reason"] == "reconfigure_successful"
+    assert garage.state is ConfigEntryState.LOADED
+    assert running_server(hass, garage.data) is not running_server(hass, home.data)
+    certificate = Path(garage.data["ssl_certificate"])
+    client_tls = ssl.create_default_context(cafile=str(certificate))
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(
+            f"wss://127.0.0.1:{own_port}/ocpp/MQ200-GARAGE",
+            protocols=("ocpp1.6",),
+            headers=basic_auth("MQ200-GARAGE", PASSWORD),
+            ssl=client_tls,
+        )
+        await ws.close()
+    # Its old port still serves the other charger, in plain ws://.
+    async with mq200(port, "MQ200-HOME") as sim:
+        await sim.wait_accepted()
+    # Alone on its port, it may drop TLS again (the port is its own).
+    result = await _reconfigure(
+        hass, garage, {"ssl_certificate": "", "ssl_key": "", CONF_PORT: own_port}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert "ssl_certificate" not in garage.data
+    for loaded in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def test_disagreeing_entries_load_the_same_whatever_the_order(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """Stored entries wanting ws:// and wss:// on one port: the oldest decides."""
+    files = tls(tmp_path)
+    older = MockConfigEntry(
+        domain=DOMAIN,
+        title="MQ200-OLDER",
+        unique_id="MQ200-OLDER",
+        data=ocpp_data(port, "MQ200-OLDER"),
+    )
+    newer = MockConfigEntry(
+        domain=DOMAIN,
+        title="MQ200-NEWER",
+        unique_id="MQ200-NEWER",
+        data=ocpp_data(port, "MQ200-NEWER", **files),
+    )
+    assert older.created_at < newer.created_at
+    # The integration first, so that each entry loads when the test says.
+    assert await async_setup_component(hass, DOMAIN, {})
+    older.add_to_hass(hass)
+    newer.add_to_hass(hass)
+    issues = ir.async_get(hass)
+    for order in ((newer, older), (older, newer)):
+        for entry in order:
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        assert older.state is ConfigEntryState.LOADED
+        assert newer.state is ConfigEntryState.SETUP_ERROR
+        assert "MQ200-OLDER" in (newer.reason or "")
+        issue = issues.async_get_issue(DOMAIN, f"ocpp_tls_mismatch_{newer.entry_id}")
+        assert issue is not None
+        assert issue.translation_placeholders == {
+            "charger": "MQ200-NEWER",
+            "other": "MQ200-OLDER",
+            "port": str(port),
+        }
+        # The older charger is served in plain ws://.
+        async with mq200(port, "MQ200-OLDER") as sim:
+            await sim.wait_accepted()
+        for entry in order:
+            await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    # Settings made to agree: it loads and the repair goes away.
+    hass.config_entries.async_update_entry(newer, data=ocpp_data(port, "MQ200-NEWER"))
+    await hass.config_entries.async_setup(older.entry_id)
+    await hass.config_entries.async_setup(newer.entry_id)
+    await hass.async_block_till_done()
+    assert newer.state is ConfigEntryState.LOADED
+    assert issues.async_get_issue(DOMAIN, f"ocpp_tls_mismatch_{newer.entry_id}") is None
+    await hass.config_entries.async_remove(newer.entry_id)
+    await hass.config_entries.async_unload(older.entry_id)
+
+
+async def _options(
+    hass: HomeAssistant, entry: ConfigEntry, meter_interval: int
+) -> ConfigFlowResult:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": meter_interval}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_meter_interval_is_an_option_applied_at_once(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Changed in the options: ChangeConfiguration now, read back, no reload."""
+    entry, sim = charger
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert shown_values(result)["meter_interval"] == 10
+    assert sim.meter_interval == 10
+    # It was read back at connection too.
+    assert sim.frames_received["GetConfiguration"] == 1
+    sim.reset_counters()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 30}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["meter_interval"] == 30
+    assert sim.meter_interval == 30
+    assert sim.frames_received["GetConfiguration"] == 1
+    # Not reloaded: the charger stayed connected.
+    assert (sim.connects, sim.disconnects) == (0, 0)
+    await sim.advance(90)
+    assert sim.frames_sent["MeterValues"] == 3
+    # A firmware that accepts the value but keeps its own: nothing changes.
+    sim.quirks.ignored_keys = {"MeterValueSampleInterval"}
+    result = await _options(hass, entry, 60)
+    assert result["errors"] == {"meter_interval": "meter_interval_not_applied"}
+    sim.quirks.ignored_keys = set()
+    sim.quirks.rejected_keys = {"MeterValueSampleInterval"}
+    result = await _options(hass, entry, 60)
+    assert result["errors"] == {"meter_interval": "meter_interval_rejected"}
+    assert entry.options["meter_interval"] == 30
+    sim.quirks.rejected_keys = set()
+    # Without GetConfiguration the interval is set, just not verified.
+    sim.quirks.call_error_codes = {"GetConfiguration": "NotImplemented"}
+    result = await _options(hass, entry, 60)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sim.meter_interval == 60
+    # Every (re)connection sets it again.
+    sim.config["MeterValueSampleInterval"] = "10"
+    await sim.reconnect()
+    await sim.wait_accepted()
+    await wait_for(lambda: sim.meter_interval == 60)
+
+
+async def test_meter_interval_waits_for_the_charger(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Unloaded or not connected: saved, and set when the charger connects."""
+    entry = await add_ocpp_entry(hass, port, "MQ200-0013")
+    result = await _options(hass, entry, 120)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_unload(entry.entry_id)
+    result = await _options(hass, entry, 300)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    async with mq200(port, "MQ200-0013") as sim:
+        await sim.wait_accepted()
+        await wait_for(lambda: sim.meter_interval == 300)
+    for seconds in (4, 901):
+        with pytest.raises(InvalidData):
+            await _options(hass, entry, seconds)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_meter_interval_of_a_group_member(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """A charger in a group keeps its own meter interval option."""
+    entry, sim = charger
+    await add_group(hass, [entry])
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "grouped"
+    sim.quirks.rejected_keys = {"MeterValueSampleInterval"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 20}
+    )
+    assert result["step_id"] == "grouped"
+    assert result["errors"] == {"meter_interval": "meter_interval_rejected"}
+    assert result["description_placeholders"] == {"group": "Garage"}
+    sim.quirks.rejected_keys = set()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"meter_interval": 20}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {"meter_interval": 20}
+    assert sim.meter_interval == 20

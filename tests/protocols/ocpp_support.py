@@ -11,13 +11,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ipaddress
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from custom_components.evse_local.protocols.ocpp import CentralSystem
 from custom_components.evse_local.protocols.ocpp._lib import (
@@ -314,3 +321,58 @@ async def eventually(predicate: Any) -> None:
     async with asyncio.timeout(5):
         while not predicate():  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
+
+
+def upgrade_headers() -> dict[str, str]:
+    """What a charger sends to open its websocket."""
+    return {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+        "Sec-WebSocket-Protocol": "ocpp1.6",
+    }
+
+
+async def upgrade_status(port: int, charge_point_id: str) -> int:
+    """Ask for a websocket on a raw connection; the HTTP status (it must close)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in upgrade_headers().items())
+    request = f"GET /ocpp/{charge_point_id} HTTP/1.1\r\nHost: cs\r\n{headers}\r\n"
+    writer.write(request.encode())
+    reply = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+    writer.close()
+    return int(reply.split(b" ", 2)[1])
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (security profile 2 test)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file

@@ -454,7 +454,7 @@ async def test_meter_values_frames(frames: list[str]) -> None:
         pending_retry_interval=10,
         presented_username=None,
         presented_password=None,
-        on_pending_boot=lambda _: None,
+        on_pending_boot=lambda _: True,
     )
     station.attach(connection, accepted=True)
     for frame in frames:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from custom_components.evse_local.protocols.errors import (
+    EvseCommandRejectedError,
     EvseConnectionError,
     EvsePortInUseError,
 )
@@ -34,7 +29,7 @@ from custom_components.evse_local.protocols.ocpp.server import (
     charge_point_id_from_path,
 )
 
-from .ocpp_support import basic_auth, central_system, connect, eventually
+from .ocpp_support import basic_auth, central_system, connect, eventually, self_signed
 
 pytestmark = pytest.mark.usefixtures("loopback_sockets")
 
@@ -492,39 +487,6 @@ def test_library_logger_keeps_tracebacks_for_our_bugs_only(
     ]
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (security profile 2 test)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 async def test_tls_with_basic_auth(
     session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
@@ -541,4 +503,137 @@ async def test_tls_with_basic_auth(
             ssl=client_context,
         )
         assert (await exchange(ws, BOOT))[2]["status"] == "Accepted"
+        await ws.close()
+
+
+# --- every frame gets an answer (issue 11, item 14) ---------------------
+
+
+def _offered_current_frame(unique_id: str, value: str) -> str:
+    sample = {"value": value, "measurand": "Current.Offered", "unit": "A"}
+    payload = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-11-21T04:40:11Z", "sampledValue": [sample]}],
+    }
+    return json.dumps([2, unique_id, "MeterValues", payload])
+
+
+# What the peer's own garbage may get; the readings' parser may also drop
+# an absurd value and answer the frame normally.
+_ANY_ANSWER = frozenset({"result", "FormationViolation", "InternalError"})
+
+
+@pytest.mark.parametrize(
+    ("frame", "unique_id", "answers"),
+    [
+        # 400 digits: a float overflow somewhere in the readings.
+        (_offered_current_frame("digits", "9" * 400), "digits", _ANY_ANSWER),
+        # Nested deeper than Python recurses (the lenient StopTransaction
+        # skips the schema, whose check would refuse it first).
+        (
+            '[2,"deep","StopTransaction",{"transactionData":'
+            + "[" * 20000
+            + "]" * 20000
+            + "}]",
+            "deep",
+            {"FormationViolation"},
+        ),
+        # Nothing readable at all: no answer, but the session stays.
+        ("[" * 20000, None, set()),
+    ],
+    ids=["400_digits", "deep_nesting", "unreadable"],
+)
+async def test_a_frame_that_breaks_a_handler_is_answered_and_the_session_kept(
+    session: aiohttp.ClientSession,
+    frame: str,
+    unique_id: str | None,
+    answers: set[str],
+) -> None:
+    async with central_system() as system:
+        system.add_station("CP1", password=None)
+        ws = await raw_ws(session, system, "CP1")
+        assert (await exchange(ws, BOOT))[2]["status"] == "Accepted"
+        await ws.send_str(frame)
+        await ws.send_str('[2,"after","Heartbeat",{}]')
+        replies: dict[str, str] = {}
+        async with asyncio.timeout(5):
+            while "after" not in replies:
+                message = await ws.receive()
+                assert message.type is aiohttp.WSMsgType.TEXT, message
+                decoded = json.loads(message.data)
+                if decoded[0] in (3, 4):
+                    replies[decoded[1]] = "result" if decoded[0] == 3 else decoded[2]
+        if unique_id is not None:
+            assert replies[unique_id] in answers
+        assert set(replies) == {"after"} | ({unique_id} if unique_id else set())
+        assert not ws.closed
+        assert system.stats.closes == 0
+        await ws.close()
+
+
+async def test_a_failing_announcement_keeps_the_pending_charger(
+    session: aiohttp.ClientSession,
+) -> None:
+    def broken(_: PendingCharger) -> None:
+        raise RuntimeError("the discovery callback failed")
+
+    async with central_system(on_unknown_charger=broken) as system:
+        ws = await raw_ws(session, system, "NEW")
+        assert (await exchange(ws, BOOT))[2]["status"] == "Pending"
+        assert (await exchange(ws, '[2,"h","Heartbeat",{}]'))[:2] == [3, "h"]
+        assert not ws.closed
+        assert system.stats.closes == 0
+        await ws.close()
+
+
+async def _answer_calls_with(
+    ws: aiohttp.ClientWebSocketResponse, code: object, seen: list[str]
+) -> None:
+    """Answer every CALL of the central system with a CALLERROR ``code``."""
+    async for message in ws:
+        frame = json.loads(message.data)
+        if frame[0] == 2:
+            seen.append(frame[2])
+            await ws.send_str(json.dumps([4, frame[1], code, "odd", {}]))
+
+
+@pytest.mark.parametrize("code", ["MessageTypeNotSupported", None, 5])
+async def test_a_non_standard_call_error_code_is_a_rejection(
+    session: aiohttp.ClientSession, code: object
+) -> None:
+    async with central_system() as system:
+        station = system.add_station("CP1", password=None)
+        ws = await raw_ws(session, system, "CP1")
+        await ws.send_str(BOOT)
+        seen: list[str] = []
+        answering = asyncio.create_task(_answer_calls_with(ws, code, seen))
+        # The configuration after the boot goes on past each odd refusal:
+        # the interval, then both measurand lists are tried.
+        await eventually(lambda: seen.count("ChangeConfiguration") == 3)
+        with pytest.raises(EvseCommandRejectedError) as rejected:
+            await station.reset()
+        assert rejected.value.command == "Reset"
+        assert rejected.value.reply == str(code)
+        assert station.connected
+        await ws.close()
+        await answering
+
+
+async def test_a_failing_task_beside_the_read_loop_is_logged_once(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise KeyError("our bug")
+
+    async with central_system() as system:
+        station = system.add_station("CP1", password=None)
+        ws = await raw_ws(session, system, "CP1")
+        await exchange(ws, BOOT)
+        connection = station.connection
+        assert connection is not None
+        connection.spawn(broken(), "broken task")
+        await eventually(lambda: "broken task failed" in caplog.text)
+        failures = [r for r in caplog.records if r.getMessage() == "broken task failed"]
+        assert len(failures) == 1
+        assert failures[0].exc_info is not None
         await ws.close()

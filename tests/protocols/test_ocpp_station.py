@@ -821,3 +821,31 @@ def test_session_restored_without_a_guard_continues() -> None:
         )
         assert station.snapshot.session_energy == session, value
     assert station.export_state()["session_guard"]["energy_offset"] == 5320
+
+
+async def test_meter_interval_is_set_now_or_at_the_next_connection(
+    loopback_sockets: None,
+) -> None:
+    async with aiohttp.ClientSession() as session, central_system() as system:
+        station = system.add_station("MQ", password=None, meter_interval=15)
+        client = await connect(session, system, "MQ")
+        await client.cp.boot()
+        await eventually(lambda: station.accepted_measurands is not None)
+        assert client.cp.configuration["MeterValueSampleInterval"] == "15"
+        # This charger has no GetConfiguration: nothing to read back.
+        await station.set_meter_interval(30)
+        assert client.cp.configuration["MeterValueSampleInterval"] == "30"
+        client.cp.replies.statuses["ChangeConfiguration"] = "Rejected"
+        with pytest.raises(EvseCommandRejectedError):
+            await station.set_meter_interval(45)
+        assert station.meter_interval == 30
+        await client.close()
+        await eventually(lambda: not station.connected)
+        # Not connected: kept for the next connection.
+        await station.set_meter_interval(60)
+        client = await connect(session, system, "MQ")
+        await client.cp.boot()
+        await eventually(
+            lambda: client.cp.configuration.get("MeterValueSampleInterval") == "60"
+        )
+        await client.close()

@@ -865,6 +865,41 @@ async def test_refused_profiles(
     assert sim.model.profiles == []
 
 
+async def test_rejected_and_ignored_configuration_keys(
+    cs: MiniCs, sim: Mq200Simulator
+) -> None:
+    sim.quirks.rejected_keys = {"HeartbeatInterval"}
+    sim.quirks.ignored_keys = {"MeterValueSampleInterval"}
+    reply = await cs.send(
+        "MQ200-1", call.ChangeConfiguration("HeartbeatInterval", "60")
+    )
+    assert reply.status == "Rejected"
+    reply = await cs.send(
+        "MQ200-1", call.ChangeConfiguration("MeterValueSampleInterval", "30")
+    )
+    assert reply.status == "Accepted"
+    assert sim.meter_interval == 10
+    reply = await cs.send(
+        "MQ200-1", call.GetConfiguration(key=["MeterValueSampleInterval"])
+    )
+    assert reply.configuration_key[0]["value"] == "10"
+
+
+@pytest.mark.parametrize("code", ["MessageTypeNotSupported", None, 5])
+async def test_odd_call_error_codes(
+    cs: MiniCs, sim: Mq200Simulator, code: object
+) -> None:
+    sim.quirks.call_error_codes = {"Reset": code}
+    assert await cs.send("MQ200-1", call.Reset("Soft")) is None
+    assert sim.frames_sent["Reset.error"] == 1
+    sent = json.loads(sim.frames[-1][1])
+    assert sent[0] == 4
+    assert sent[2] == code
+    # Other actions are answered as usual.
+    reply = await cs.send("MQ200-1", call.UnlockConnector(1))
+    assert reply.status == "Unlocked"
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -1269,5 +1304,8 @@ def test_quirks_default_off(quirks: Mq200Quirks) -> None:
             quirks.duplicate_stop,
             quirks.energy_glitch_every,
             quirks.refuse_profiles,
+            quirks.call_error_codes,
+            quirks.rejected_keys,
+            quirks.ignored_keys,
         ]
     )

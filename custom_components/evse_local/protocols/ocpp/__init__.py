@@ -2,7 +2,7 @@
 
 from .charger import OcppCharger
 from .connection import BootInfo, CentralSystemStats
-from .server import CentralSystem, PendingCharger
+from .server import CentralSystem, PendingCharger, valid_charge_point_id
 from .station import OcppStation
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "OcppCharger",
     "OcppStation",
     "PendingCharger",
+    "valid_charge_point_id",
 ]

@@ -57,6 +57,7 @@ else:
     from ocpp.v16 import ChargePoint
 
 OCPPError: type[Exception] = exceptions.OCPPError
+UnknownCallErrorCodeError: type[Exception] = exceptions.UnknownCallErrorCodeError
 Call: Any = messages.Call
 CallError: Any = messages.CallError
 CallResult: Any = messages.CallResult
@@ -122,6 +123,7 @@ __all__ = [
     "ChargePoint",
     "LibraryLogger",
     "OCPPError",
+    "UnknownCallErrorCodeError",
     "after",
     "call",
     "call_error",

@@ -81,6 +81,10 @@ class OcppCharger(Charger):
         """Write the TxDefaultProfile: what new sessions start at without us."""
         await self.station.set_default_limit(amps)
 
+    async def set_meter_interval(self, seconds: int) -> None:
+        """MeterValues every ``seconds`` (verified where the charger can tell)."""
+        await self.station.set_meter_interval(seconds)
+
     async def restart(self) -> None:
         """Soft reset (waits for a running session to stop)."""
         await self.station.reset(hard=False)

@@ -27,6 +27,7 @@ from aiohttp import ClientError, WSCloseCode, WSMsgType, web
 from ..errors import (
     EvseCommandRejectedError,
     EvseConnectionError,
+    EvseProtocolError,
     EvseTimeoutError,
 )
 from ._lib import (
@@ -36,6 +37,7 @@ from ._lib import (
     ChargePoint,
     LibraryLogger,
     OCPPError,
+    UnknownCallErrorCodeError,
     after,
     call_error,
     call_result,
@@ -63,6 +65,14 @@ class CentralSystemStats:
     """Websocket connections accepted (after auth and subprotocol checks)."""
     rejected_auth: int = 0
     """Upgrades refused with HTTP 401."""
+    refused: int = 0
+    """Unknown ids refused before the upgrade: absurd (HTTP 400), or over a
+    cap on unknown chargers (429 per address, 503 in all)."""
+    handshakes_dropped: int = 0
+    """Connections dropped while still sending their request: the oldest
+    over the cap of an address or of all."""
+    handshakes_timed_out: int = 0
+    """Connections dropped for not sending a complete request in time."""
     frames_in: int = 0
     frames_out: int = 0
     call_errors_sent: int = 0
@@ -162,6 +172,12 @@ class WebSocketTransport:
         await self.ws.send_str(text)
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """Log what a task beside the read loop raised (our bug), once."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        _LOGGER.error("%s failed", task.get_name(), exc_info=error)
+
+
 class OcppConnection(ChargePoint):
     """One websocket session of one charge point."""
 
@@ -175,7 +191,8 @@ class OcppConnection(ChargePoint):
         pending_retry_interval: int,
         presented_username: str | None,
         presented_password: str | None,
-        on_pending_boot: Callable[[OcppConnection], None],
+        on_pending_boot: Callable[[OcppConnection], bool],
+        remote_address: str | None = None,
     ) -> None:
         """Set up routing; nothing is sent until the peer speaks."""
         super().__init__(
@@ -189,6 +206,7 @@ class OcppConnection(ChargePoint):
         self.pending_retry_interval = pending_retry_interval
         self.presented_username = presented_username
         self.presented_password = presented_password
+        self.remote_address = remote_address
         self.station: OcppStation | None = None
         self.accepted = False
         """The station's boot was Accepted (or it was known when it connected)."""
@@ -198,6 +216,8 @@ class OcppConnection(ChargePoint):
         self._announced = False
         self._on_pending_boot = on_pending_boot
         self._awaited: set[str] = set()
+        self._error_codes: dict[str, str] = {}
+        self._replied = False
         self._tasks: set[asyncio.Task[None]] = set()
         transport.watchdog = self.watchdog
 
@@ -253,11 +273,14 @@ class OcppConnection(ChargePoint):
 
     @property
     def watchdog(self) -> float:
-        """Seconds of silence after which the connection is dropped."""
-        interval = self.heartbeat_interval
-        if not self.accepted:
-            interval = max(interval, self.pending_retry_interval)
-        return 2.0 * interval
+        """Seconds of silence after which the connection is dropped.
+
+        A charger told to wait (Pending) boots again every
+        ``pending_retry_interval``: one that misses two boots is idle, and
+        holds a place among the few kept for unknown chargers.
+        """
+        interval = self.heartbeat_interval if self.accepted else None
+        return 2.0 * (interval or self.pending_retry_interval)
 
     def attach(self, station: OcppStation, *, accepted: bool) -> None:
         """Serve ``station`` from now on (known at connect, or just approved)."""
@@ -270,14 +293,48 @@ class OcppConnection(ChargePoint):
         task: asyncio.Task[None] = asyncio.create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     # --- routing -----------------------------------------------------------
 
     async def route_message(self, raw_msg: str) -> None:
-        """Route one frame; a bad one gets a CALLERROR or is dropped."""
+        """Route one frame; every readable CALL gets an answer, come what may.
+
+        Whatever breaks while a frame is handled costs that frame a CALLERROR
+        (``FormationViolation`` for the peer's data, ``InternalError`` for our
+        bug, logged with its traceback), never the connection: a charger
+        whose frame is not answered retries it for ever. Only a failed send
+        ends the session.
+        """
+        self._replied = False
+        try:
+            await self._route(raw_msg)
+        except _ConnectionClosedError, ConnectionError, ClientError:
+            raise
+        except (EvseProtocolError, RecursionError) as err:
+            # The peer's data: a reading we cannot trust, or a frame nested
+            # deeper than the library's recursive key conversion goes.
+            _LOGGER.warning("%s: %r in %.80r", self.id, err, raw_msg)
+            await self._reject_unanswered(raw_msg, "FormationViolation")
+        except Exception:
+            _LOGGER.exception("%s: cannot handle %.80r", self.id, raw_msg)
+            await self._reject_unanswered(raw_msg, "InternalError")
+
+    async def _reject_unanswered(self, raw_msg: str, code: str) -> None:
+        match = _CALL_ID.match(raw_msg)
+        if match and not self._replied:
+            await self._reject(match.group(1), code, "the frame could not be handled")
+
+    async def _send(self, message: str) -> None:
+        """Send a frame, noting whether it answers the CALL being handled."""
+        if message.startswith(("[3", "[4")):
+            self._replied = True
+        await super()._send(message)
+
+    async def _route(self, raw_msg: str) -> None:
         try:
             frame = json.loads(raw_msg)
-        except ValueError:
+        except ValueError, RecursionError:
             match = _CALL_ID.match(raw_msg)
             _LOGGER.warning("%s: frame is not JSON: %.80r", self.id, raw_msg)
             if match:
@@ -349,6 +406,8 @@ class OcppConnection(ChargePoint):
             self._response_queue.put_nowait(CallResult(unique_id, frame[2]))
             return
         code, description, details = [*frame[2:5], None, None, None][:3]
+        # Kept as sent (None, 5, an OCPP 2.0 code): it becomes the error's reply.
+        self._error_codes[unique_id] = str(code)
         self._response_queue.put_nowait(
             CallError(unique_id, str(code), str(description or ""), details or {})
         )
@@ -374,12 +433,17 @@ class OcppConnection(ChargePoint):
                 raise EvseConnectionError(f"{self.id} disconnected") from error
             code = getattr(error, "code", "GenericError")
             raise EvseCommandRejectedError(action, code) from error
+        except UnknownCallErrorCodeError as error:
+            # A code OCPP 1.6 does not define: still a refusal of the command.
+            code = self._error_codes.get(unique_id, "unknown error code")
+            raise EvseCommandRejectedError(action, code) from error
         except TimeoutError as error:
             raise EvseTimeoutError(f"{self.id} did not answer {action}") from error
         except (ConnectionError, ClientError) as error:
             raise EvseConnectionError(f"{self.id}: {error}") from error
         finally:
             self._awaited.discard(unique_id)
+            self._error_codes.pop(unique_id, None)
 
     # --- cp -> cs handlers -------------------------------------------------
 
@@ -412,8 +476,8 @@ class OcppConnection(ChargePoint):
         if station is not None:
             self.spawn(station.configure(self), f"ocpp configure {self.id}")
         elif self.station is None and not self._announced:
-            self._announced = True
-            self._on_pending_boot(self)
+            # Not announced now (rate limit): asked again at its next boot.
+            self._announced = self._on_pending_boot(self)
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:

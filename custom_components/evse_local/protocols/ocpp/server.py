@@ -4,6 +4,14 @@ Chargers connect to ``ws[s]://host:port/<anything>/<charge point id>``. A
 known (added) station is checked against its Basic Auth password at the
 upgrade and served at once; an unknown id is served as *pending* until the
 user approves it with :meth:`CentralSystem.add_station`.
+
+Anyone on the network can connect, so nothing a stranger does may grow
+without bound: a connection has :data:`HANDSHAKE_TIMEOUT` seconds to send a
+complete request, and only so many may be at it per address (the oldest goes
+first); unknown ids must look like a charge point id and are capped per
+address and in total; a pending charger that stops talking is dropped; and
+announcements of new chargers are rate limited, bounded in number, and
+withdrawn (``on_charger_left``) when the charger stays away.
 """
 
 from __future__ import annotations
@@ -14,13 +22,16 @@ import binascii
 import errno
 import hmac
 import logging
+import re
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import WSCloseCode, hdrs, web
+from aiohttp.web_protocol import RequestHandler
 
 from ..errors import EvseConnectionError, EvsePortInUseError
 from .connection import (
@@ -32,6 +43,31 @@ from .connection import (
 from .station import DEFAULT_ID_TAG, DEFAULT_MAX_CURRENT, OcppStation
 
 _LOGGER = logging.getLogger(__name__)
+
+MAX_ID_LENGTH = 48
+"""OCPP 2.0.1's charge point identity limit; real ids are shorter (Blink
+``L1-0207-1922-001684``: 19 characters)."""
+# OCPP 2.0.1's identifierString characters: what real chargers use (letters,
+# digits, dashes, MAC-style colons), nothing a path or a log line chokes on.
+_ID_PATTERN = re.compile(rf"[A-Za-z0-9*\-_=:+|@.]{{1,{MAX_ID_LENGTH}}}")
+ID_RULE = f"1 to {MAX_ID_LENGTH} characters: letters, digits and * - _ = : + | @ ."
+
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a connection has to send a complete request (TLS is asyncio's)."""
+MAX_HANDSHAKES_PER_ADDRESS = 32
+"""Connections of one address still sending their request; a new one drops
+the oldest (a charger's own handshake takes milliseconds)."""
+MAX_HANDSHAKES = 256
+"""The same, all addresses together."""
+MAX_PENDING_PER_ADDRESS = 10
+"""Websockets of unknown chargers from one address."""
+MAX_PENDING = 50
+"""Websockets of unknown chargers in all, and chargers announced at a time."""
+ANNOUNCE_BURST = 50
+ANNOUNCE_INTERVAL = 1.0
+"""Announcements: ``ANNOUNCE_BURST`` at once, then one per this many seconds."""
+DISCOVERY_GRACE = 60.0
+"""Seconds an announced charger may stay away before it is withdrawn."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +89,11 @@ def charge_point_id_from_path(raw_parts: tuple[str, ...]) -> str | None:
         if part and part != "/":
             return unquote(part)
     return None
+
+
+def valid_charge_point_id(charge_point_id: str) -> bool:
+    """Whether an id looks like a real charge point's (see :data:`ID_RULE`)."""
+    return _ID_PATTERN.fullmatch(charge_point_id) is not None
 
 
 def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
@@ -88,6 +129,111 @@ class _WebSocketResponse(web.WebSocketResponse):
             super()._reset_heartbeat()
 
 
+def _refusal(
+    status: int, text: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Refuse the upgrade with HTTP ``status``; the connection closes after it."""
+    response = web.Response(status=status, text=text + "\n", headers=headers)
+    response.force_close()
+    return response
+
+
+class _Handshakes:
+    """TCP connections that have not sent a complete request yet.
+
+    Each gets :attr:`timeout` seconds; beyond :attr:`per_address` of one
+    address (or :attr:`total` in all) the oldest is dropped, so a stranger
+    holding connections half-open cannot lock out a charger's quick one.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        per_address: int,
+        total: int,
+        stats: CentralSystemStats,
+    ) -> None:
+        self.timeout = timeout
+        self.per_address = per_address
+        self.total = total
+        self.stats = stats
+        # Insertion order is age: the first entry of an address is its oldest.
+        self._open: dict[RequestHandler, tuple[str, asyncio.TimerHandle]] = {}
+        self._per_address: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        """Return how many connections are sending their request."""
+        return len(self._open)
+
+    def opened(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        """Start the clock of a new connection; drop the oldest over a cap."""
+        address = _peer_address(transport)
+        if self._per_address[address] >= self.per_address:
+            self._drop(next(h for h, (a, _) in self._open.items() if a == address))
+        elif len(self._open) >= self.total:
+            self._drop(next(iter(self._open)))
+        timer = asyncio.get_running_loop().call_later(
+            self.timeout, self._expire, handler
+        )
+        self._open[handler] = (address, timer)
+        self._per_address[address] += 1
+
+    def done(self, handler: RequestHandler) -> None:
+        """Stop the clock: the request is complete, or the connection gone."""
+        entry = self._open.pop(handler, None)
+        if entry is None:
+            return
+        address, timer = entry
+        timer.cancel()
+        self._per_address[address] -= 1
+        if not self._per_address[address]:
+            del self._per_address[address]
+
+    def _drop(self, handler: RequestHandler) -> None:
+        self.stats.handshakes_dropped += 1
+        self._abort(handler)
+
+    def _expire(self, handler: RequestHandler) -> None:
+        self.stats.handshakes_timed_out += 1
+        self._abort(handler)
+
+    def _abort(self, handler: RequestHandler) -> None:
+        self.done(handler)
+        if handler.transport is not None:
+            handler.transport.abort()
+
+
+def _peer_address(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple | list) and peer else str(peer)
+
+
+class _GuardedServer(web.Server):
+    """aiohttp's low-level server, reporting each TCP connection to a guard."""
+
+    def __init__(self, handshakes: _Handshakes, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handshakes = handshakes
+        self.open: set[RequestHandler] = set()
+        """Connections not lost yet (aiohttp's own list keeps a lost one
+        until its handler task has finished)."""
+
+    def connection_made(
+        self, handler: RequestHandler, transport: asyncio.Transport
+    ) -> None:
+        super().connection_made(handler, transport)
+        self.open.add(handler)
+        self.handshakes.opened(handler, transport)
+
+    def connection_lost(
+        self, handler: RequestHandler, exc: BaseException | None = None
+    ) -> None:
+        self.open.discard(handler)
+        self.handshakes.done(handler)
+        super().connection_lost(handler, exc)
+
+
 class CentralSystem:
     """The websocket server and the stations it serves."""
 
@@ -102,9 +248,23 @@ class CentralSystem:
         response_timeout: float = 10.0,
         max_frame_bytes: int = 65536,
         pending_retry_interval: int = 10,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        max_handshakes_per_address: int = MAX_HANDSHAKES_PER_ADDRESS,
+        max_handshakes: int = MAX_HANDSHAKES,
+        max_pending_per_address: int = MAX_PENDING_PER_ADDRESS,
+        max_pending: int = MAX_PENDING,
+        announce_burst: int = ANNOUNCE_BURST,
+        announce_interval: float = ANNOUNCE_INTERVAL,
+        discovery_grace: float = DISCOVERY_GRACE,
         on_unknown_charger: Callable[[PendingCharger], None] | None = None,
+        on_charger_left: Callable[[str], None] | None = None,
     ) -> None:
-        """Configure; nothing is bound until :meth:`start`."""
+        """Configure; nothing is bound until :meth:`start`.
+
+        ``on_unknown_charger`` announces a charger nobody added (at its
+        BootNotification); ``on_charger_left`` withdraws one that stayed away
+        for ``discovery_grace`` seconds without being added.
+        """
         self._host = host
         self._port = port
         self._ssl_context = ssl_context
@@ -113,21 +273,39 @@ class CentralSystem:
         self.response_timeout = response_timeout
         self.max_frame_bytes = max_frame_bytes
         self.pending_retry_interval = pending_retry_interval
+        self.max_pending_per_address = max_pending_per_address
+        self.max_pending = max_pending
+        self.announce_burst = announce_burst
+        self.announce_interval = announce_interval
+        self.discovery_grace = discovery_grace
         self.on_unknown_charger = on_unknown_charger
+        self.on_charger_left = on_charger_left
         self.stats = CentralSystemStats()
+        self._handshakes = _Handshakes(
+            timeout=handshake_timeout,
+            per_address=max_handshakes_per_address,
+            total=max_handshakes,
+            stats=self.stats,
+        )
         self._stations: dict[str, OcppStation] = {}
         self._connections: dict[str, OcppConnection] = {}
+        self._admitting: Counter[str] = Counter()
+        self._announced: dict[str, asyncio.TimerHandle | None] = {}
+        """Chargers announced and not withdrawn, with the timer that will
+        withdraw one that left."""
+        self._tokens = float(announce_burst)
+        self._tokens_at = 0.0
         self._handlers: set[asyncio.Task[Any]] = set()
-        self._runner: web.AppRunner | None = None
+        self._server: _GuardedServer | None = None
+        self._runner: web.BaseRunner | None = None
         self._bound_port: int | None = None
 
     # --- server ------------------------------------------------------------
 
     async def start(self) -> None:
         """Bind and serve; raises :class:`EvsePortInUseError` if taken."""
-        app = web.Application()
-        app.router.add_get("/{path:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._server = _GuardedServer(self._handshakes, self._handle, access_log=None)
+        runner = web.ServerRunner(self._server, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(
             runner, self._host, self._port, ssl_context=self._ssl_context
@@ -153,7 +331,13 @@ class CentralSystem:
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=10)
         self._connections.clear()
+        for timer in self._announced.values():
+            if timer is not None:
+                timer.cancel()
+        self._announced.clear()
         if self._runner is not None:
+            # Closes every connection still sending its request: their
+            # handshake clocks stop as they are lost.
             await self._runner.cleanup()
             self._runner = None
 
@@ -164,6 +348,21 @@ class CentralSystem:
             raise RuntimeError("the central system is not started")
         return self._bound_port
 
+    @property
+    def open_connections(self) -> int:
+        """TCP connections open now: websockets and requests under way."""
+        return 0 if self._server is None else len(self._server.open)
+
+    @property
+    def handshakes(self) -> int:
+        """TCP connections still sending their request."""
+        return len(self._handshakes)
+
+    @property
+    def announced(self) -> list[str]:
+        """Chargers announced and not withdrawn (live or within the grace)."""
+        return list(self._announced)
+
     # --- stations ----------------------------------------------------------
 
     def add_station(
@@ -173,26 +372,33 @@ class CentralSystem:
         password: str | None,
         max_current_limit: int = DEFAULT_MAX_CURRENT,
         id_tag: str = DEFAULT_ID_TAG,
+        meter_interval: int | None = None,
     ) -> OcppStation:
         """Accept this charger (the user approved it); returns its station.
+
+        ``meter_interval``: its MeterValues interval (the server's default
+        otherwise), set at every connection.
 
         A pending live connection with the right credentials is promoted in
         place (and asked to boot again, so it is Accepted at once); with
         other credentials it is closed so it reconnects and gets checked. No
         other connection is touched.
         """
+        self._forget_announcement(charge_point_id)
         station = self._stations.get(charge_point_id)
         if station is None:
             station = OcppStation(
                 charge_point_id,
                 password=password,
-                meter_interval=self.meter_interval,
+                meter_interval=meter_interval or self.meter_interval,
                 max_current_limit=max_current_limit,
                 id_tag=id_tag,
             )
             self._stations[charge_point_id] = station
         else:
             station.password = password
+            if meter_interval is not None:
+                station.meter_interval = meter_interval
         connection = self._connections.get(charge_point_id)
         if connection is None or connection.station is not None:
             return station
@@ -252,7 +458,9 @@ class CentralSystem:
 
     # --- websocket ---------------------------------------------------------
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        # A complete request: the handshake clock stops here.
+        self._handshakes.done(request.protocol)
         charge_point_id = charge_point_id_from_path(request.rel_url.raw_parts)
         ws = _WebSocketResponse(
             protocols=(SUBPROTOCOL,),
@@ -260,8 +468,12 @@ class CentralSystem:
             max_msg_size=self.max_frame_bytes,
             timeout=5.0,
         )
-        if charge_point_id is None or not ws.can_prepare(request).ok:
-            return web.Response(status=400, text="OCPP 1.6J websocket endpoint\n")
+        if (
+            request.method != hdrs.METH_GET
+            or charge_point_id is None
+            or not ws.can_prepare(request).ok
+        ):
+            return _refusal(400, "OCPP 1.6J websocket endpoint")
         username, password = basic_credentials(request.headers.get(hdrs.AUTHORIZATION))
         station = self._stations.get(charge_point_id)
         if (
@@ -273,10 +485,28 @@ class CentralSystem:
         ):
             self.stats.rejected_auth += 1
             _LOGGER.warning("%s: wrong or missing credentials", charge_point_id)
-            return web.Response(
-                status=401, headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
+            return _refusal(
+                401, "Unauthorized", {hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
             )
-        await ws.prepare(request)
+        address = request.remote or ""
+        if station is None and (refused := self._admission(charge_point_id, address)):
+            self.stats.refused += 1
+            return refused
+        # An unknown charger holds its place from here: the upgrade yields.
+        admitting = address if station is None else None
+        if admitting is not None:
+            self._admitting[admitting] += 1
+        try:
+            await ws.prepare(request)
+        except ConnectionError:
+            # It hung up (or was dropped) before its upgrade was answered.
+            _LOGGER.debug("%s: gone during the upgrade", charge_point_id)
+            return _refusal(400, "Gone")
+        finally:
+            if admitting is not None:
+                self._admitting[admitting] -= 1
+                if not self._admitting[admitting]:
+                    del self._admitting[admitting]
         if ws.ws_protocol != SUBPROTOCOL:
             # OCPP-J 1.6 section 3.1.2: complete the handshake without the
             # header, then close. A charger sees a protocol mismatch instead
@@ -300,12 +530,17 @@ class CentralSystem:
             pending_retry_interval=self.pending_retry_interval,
             presented_username=username,
             presented_password=password,
+            remote_address=address,
             on_pending_boot=self._announce,
         )
         previous = self._connections.get(charge_point_id)
         self._connections[charge_point_id] = connection
         if station is not None:
             station.attach(connection, accepted=True)
+        elif (timer := self._announced.get(charge_point_id)) is not None:
+            # Back within the grace: its announcement stands.
+            timer.cancel()
+            self._announced[charge_point_id] = None
         if previous is not None:
             # Usually the charger rebooted and its old TCP session is dead.
             await previous.close("replaced by a new connection")
@@ -314,11 +549,82 @@ class CentralSystem:
         finally:
             if self._connections.get(charge_point_id) is connection:
                 del self._connections[charge_point_id]
+                if connection.station is None:
+                    self._left(charge_point_id)
         return ws
 
-    def _announce(self, connection: OcppConnection) -> None:
-        if self.on_unknown_charger is not None:
-            self.on_unknown_charger(_pending(connection))
+    def _admission(self, charge_point_id: str, address: str) -> web.Response | None:
+        """Refuse an unknown id that is absurd or over a cap; None: let it in."""
+        if not valid_charge_point_id(charge_point_id):
+            _LOGGER.debug(
+                "Refused charge point id %.60r: not %s", charge_point_id, ID_RULE
+            )
+            return _refusal(400, f"A charge point id has {ID_RULE}")
+        previous = self._connections.get(charge_point_id)
+        # A charger reconnecting replaces its own connection: no new place.
+        pending = [
+            connection
+            for connection in self._connections.values()
+            if connection.station is None and connection is not previous
+        ]
+        retry: dict[str, str] = {hdrs.RETRY_AFTER: str(self.pending_retry_interval)}
+        here = self._admitting[address] + sum(
+            connection.remote_address == address for connection in pending
+        )
+        if here >= self.max_pending_per_address:
+            _LOGGER.debug(
+                "%s: too many unknown chargers at %s", charge_point_id, address
+            )
+            return _refusal(429, "Too many unknown chargers at this address", retry)
+        if sum(self._admitting.values()) + len(pending) >= self.max_pending:
+            _LOGGER.debug("%s: too many unknown chargers", charge_point_id)
+            return _refusal(503, "Too many unknown chargers", retry)
+        return None
+
+    def _announce(self, connection: OcppConnection) -> bool:
+        """Announce a pending charger at its boot; False: not now (it retries)."""
+        charge_point_id = connection.id
+        if self.on_unknown_charger is None:
+            return True
+        if charge_point_id in self._announced:
+            return True
+        if len(self._announced) >= self.max_pending or not self._take_token():
+            _LOGGER.debug("%s: announcement deferred", charge_point_id)
+            return False
+        self._announced[charge_point_id] = None
+        self.on_unknown_charger(_pending(connection))
+        return True
+
+    def _take_token(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self._tokens_at:
+            self._tokens = min(
+                float(self.announce_burst),
+                self._tokens + (now - self._tokens_at) / self.announce_interval,
+            )
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def _left(self, charge_point_id: str) -> None:
+        """Withdraw a pending charger whose last connection ended, unless it returns."""
+        if charge_point_id in self._announced:
+            self._announced[charge_point_id] = asyncio.get_running_loop().call_later(
+                self.discovery_grace, self._withdraw, charge_point_id
+            )
+
+    def _withdraw(self, charge_point_id: str) -> None:
+        del self._announced[charge_point_id]
+        _LOGGER.debug("%s: stayed away, announcement withdrawn", charge_point_id)
+        if self.on_charger_left is not None:
+            self.on_charger_left(charge_point_id)
+
+    def _forget_announcement(self, charge_point_id: str) -> None:
+        timer = self._announced.pop(charge_point_id, None)
+        if timer is not None:
+            timer.cancel()
 
 
 def _pending(connection: OcppConnection) -> PendingCharger:

@@ -42,6 +42,7 @@ from ..errors import (
     EvseConnectionError,
     EvseError,
     EvseUnsupportedError,
+    EvseWriteNotAppliedError,
 )
 from ..models import (
     Capability,
@@ -78,6 +79,7 @@ MIN_CURRENT = 6
 """IEC 61851: the lowest current a pilot may offer."""
 DEFAULT_MAX_CURRENT = 32
 DEFAULT_ID_TAG = "evse_local"
+METER_INTERVAL_KEY = "MeterValueSampleInterval"
 STATE_VERSION = 2
 STATUS_GRACE = 2.0
 """Seconds a (re)connected charger has to report its status before its
@@ -367,9 +369,7 @@ class OcppStation:
     async def configure(self, connection: OcppConnection) -> None:
         """After an accepted boot: meter interval, measurands, our profile."""
         try:
-            await self._configure(
-                connection, "MeterValueSampleInterval", str(self.meter_interval)
-            )
+            await self._apply_meter_interval(connection, self.meter_interval)
         except EvseError as err:
             _LOGGER.info("%s: meter interval not set: %s", self.charge_point_id, err)
         for measurands in (WANTED_MEASURANDS, MQ200_MEASURANDS):
@@ -415,6 +415,47 @@ class OcppStation:
         except EvseError as err:
             _LOGGER.info("%s: session profile not set: %s", self.charge_point_id, err)
         self._changed()
+
+    async def set_meter_interval(self, seconds: int) -> None:
+        """Sample every ``seconds`` from now on: at once, or when it connects.
+
+        Raises :class:`EvseCommandRejectedError` when the charger refuses the
+        interval, :class:`EvseWriteNotAppliedError` when it accepts it but
+        reads back another; a connection lost meanwhile is not an error.
+        """
+        connection = self._connection
+        if connection is not None and connection.accepted and not connection.closed:
+            try:
+                await self._apply_meter_interval(connection, seconds)
+            except EvseConnectionError as err:
+                _LOGGER.debug(
+                    "%s: interval kept for later: %s", self.charge_point_id, err
+                )
+        self.meter_interval = seconds
+
+    async def _apply_meter_interval(
+        self, connection: OcppConnection, seconds: int
+    ) -> None:
+        """Set MeterValueSampleInterval; read it back where GetConfiguration works."""
+        status = await self._configure(connection, METER_INTERVAL_KEY, str(seconds))
+        if status != "Accepted":
+            return  # RebootRequired: the old value stays until the reboot
+        self.requests += 1
+        try:
+            result = await connection.send_call(
+                call.GetConfiguration(key=[METER_INTERVAL_KEY])
+            )
+        except EvseCommandRejectedError:
+            return  # no GetConfiguration: nothing to check with
+        values = [
+            str(item.get("value"))
+            for item in result.configuration_key or []
+            if isinstance(item, Mapping) and item.get("key") == METER_INTERVAL_KEY
+        ]
+        if values and values[0] != str(seconds):
+            raise EvseWriteNotAppliedError(
+                "ChangeConfiguration", f"{METER_INTERVAL_KEY} reads {values[0]}"
+            )
 
     async def _configure(self, connection: OcppConnection, key: str, value: str) -> str:
         self.requests += 1

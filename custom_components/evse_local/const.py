@@ -45,6 +45,9 @@ OCPP_MAX_CURRENT_RANGE: Final = (6, 50)
 OCPP_HEARTBEAT_INTERVAL: Final = 60
 # MeterValues every 10 s: live enough for dashboards and solar control.
 OCPP_METER_INTERVAL: Final = 10
+# The owner's RFID cards (options), and whether any card may charge.
+CONF_ID_TAGS: Final = "id_tags"
+CONF_FREE_CHARGING: Final = "free_charging"
 
 # Energy management: charging groups and solar charging.
 CONF_KIND: Final = "kind"

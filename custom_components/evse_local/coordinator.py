@@ -26,6 +26,7 @@ from .const import (
     PUSH_RETRY_INITIAL,
     PUSH_RETRY_MAX,
 )
+from .id_tags import async_track_local_list
 from .limits import SessionLimitEnforcer
 from .protocols.charger import Charger
 from .protocols.errors import (
@@ -36,6 +37,7 @@ from .protocols.errors import (
 )
 from .protocols.models import Capability, ChargerSnapshot, ChargerState, ChargeTimer
 from .protocols.ocpp import OcppCharger
+from .protocols.ocpp.authorization import LocalListStatus
 
 LIMIT_STORAGE_VERSION = 1
 CHARGER_STORAGE_VERSION = 1
@@ -92,6 +94,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         self._saved_shape: tuple[Any, ...] | None = None
         self._device_info_shown = charger.info
         self._profiles_refused_shown = False
+        self._local_list_shown = LocalListStatus.UNMANAGED
         super().__init__(
             hass,
             LOGGER,
@@ -302,6 +305,10 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
                     model=info.model,
                     sw_version=info.firmware,
                 )
+        list_status = charger.station.local_list_status
+        if list_status is not self._local_list_shown:
+            self._local_list_shown = list_status
+            async_track_local_list(self.hass, self.config_entry, list_status)
         refused = charger.station.profiles_refused
         if refused == self._profiles_refused_shown:
             return

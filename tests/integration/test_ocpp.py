@@ -604,6 +604,10 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     # Options: no poll interval or EEPROM choice for a charger that pushes
     # everything and keeps its current in a profile; solar inputs remain.
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     schema = result["data_schema"]
     assert schema is not None
     fields = {str(key) for key in schema.schema}

@@ -114,6 +114,11 @@ class TestChargePoint(ChargePoint):
         self.replies = Replies()
         self.commands: list[tuple[str, dict[str, Any]]] = []
         self.configuration: dict[str, str] = {}
+        self.readonly: dict[str, str] = {}
+        """Read-only keys GetConfiguration reports (ChangeConfiguration
+        writes go to ``configuration``)."""
+        self.list_version = 0
+        self.diagnostics_file: str | None = "diagnostics.log"
         self.triggered = asyncio.Event()
 
     async def _answer(
@@ -176,6 +181,64 @@ class TestChargePoint(ChargePoint):
     async def on_trigger_message(self, **payload: Any) -> Any:
         self.triggered.set()
         return await self._answer("TriggerMessage", payload)
+
+    # --- local list, reservation, firmware, configuration ------------------
+
+    async def _refuse_or_wait(self, action: str, payload: dict[str, Any]) -> None:
+        """Record; raise the configured CALLERROR or stay silent."""
+        self.commands.append((action, payload))
+        if action in self.replies.errors:
+            raise getattr(exceptions, self.replies.errors[action])
+        if action in self.replies.statuses and self.replies.statuses[action] is None:
+            await asyncio.sleep(3600)
+
+    @on("GetConfiguration")
+    async def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        await self._refuse_or_wait("GetConfiguration", {"key": key})
+        held = self.readonly | self.configuration
+        names = key or list(held)
+        return call_result.GetConfiguration(
+            configuration_key=[
+                {"key": name, "readonly": name in self.readonly, "value": held[name]}
+                for name in names
+                if name in held
+            ],
+            unknown_key=[name for name in names if name not in held] or None,
+        )
+
+    @on("GetLocalListVersion")
+    async def on_get_local_list_version(self) -> Any:
+        await self._refuse_or_wait("GetLocalListVersion", {})
+        return call_result.GetLocalListVersion(list_version=self.list_version)
+
+    @on("SendLocalList")
+    async def on_send_local_list(self, **payload: Any) -> Any:
+        result = await self._answer("SendLocalList", payload)
+        if result.status == "Accepted":
+            self.list_version = payload["list_version"]
+        return result
+
+    @on("ClearCache")
+    async def on_clear_cache(self, **payload: Any) -> Any:
+        return await self._answer("ClearCache", payload)
+
+    @on("ReserveNow")
+    async def on_reserve_now(self, **payload: Any) -> Any:
+        return await self._answer("ReserveNow", payload)
+
+    @on("CancelReservation")
+    async def on_cancel_reservation(self, **payload: Any) -> Any:
+        return await self._answer("CancelReservation", payload)
+
+    @on("UpdateFirmware")
+    async def on_update_firmware(self, **payload: Any) -> Any:
+        await self._refuse_or_wait("UpdateFirmware", payload)
+        return call_result.UpdateFirmware()
+
+    @on("GetDiagnostics")
+    async def on_get_diagnostics(self, **payload: Any) -> Any:
+        await self._refuse_or_wait("GetDiagnostics", payload)
+        return call_result.GetDiagnostics(file_name=self.diagnostics_file)
 
     # --- cp -> cs helpers --------------------------------------------------
 

@@ -291,6 +291,8 @@ class Mq200Quirks:
     """Refuse every SetChargingProfile this way."""
     local_list: LocalListRefusal | None = None
     """Refuse local list management this way."""
+    refuse_triggers: bool = False
+    """Answer every TriggerMessage ``Rejected`` (a busy or locked-down charger)."""
 
 
 class LocalListRefusal(StrEnum):
@@ -896,6 +898,7 @@ class Mq200Simulator:
         unlock_status: str = "Unlocked",
         keep_frames: int = 0,
         boot_on_reconnect: bool = True,
+        vendor_keys: tuple[ConfigKey, ...] = (),
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         """Prepare (but do not connect) a charger.
@@ -910,7 +913,8 @@ class Mq200Simulator:
         checks, which run in a thread pool and dominate the cost of a frame.
         ``keep_frames`` keeps that many recent frames in :attr:`frames`.
         ``boot_on_reconnect=False``: after a lost connection (not a reboot)
-        it carries on without a BootNotification.
+        it carries on without a BootNotification. ``vendor_keys`` are
+        configuration keys beyond the manual's (a firmware's own).
         """
         if time_factor < 0:
             raise ValueError("time_factor must not be negative")
@@ -930,7 +934,9 @@ class Mq200Simulator:
         self.reconnect_delay = reconnect_delay
         self.reboot_seconds = reboot_seconds
         self.unlock_status = unlock_status
-        self.config = {key.name: key.default for key in CONFIG_KEYS}
+        self.keys = KEYS_BY_NAME | {key.name: key for key in vendor_keys}
+        """The configuration keys it knows: the manual's and ``vendor_keys``."""
+        self.config = {key.name: key.default for key in self.keys.values()}
         if meter_interval is not None:
             self.config["MeterValueSampleInterval"] = str(meter_interval)
         if measurands is not None:
@@ -1243,24 +1249,24 @@ class Mq200Simulator:
 
     def get_configuration(self, keys: list[str] | None) -> Any:
         """GetConfiguration: every key when none are asked for."""
-        names = keys if keys else [key.name for key in CONFIG_KEYS]
+        names = keys if keys else list(self.keys)
         known = [
             {
                 "key": name,
-                "readonly": KEYS_BY_NAME[name].readonly,
+                "readonly": self.keys[name].readonly,
                 "value": self.config[name],
             }
             for name in names
-            if name in KEYS_BY_NAME
+            if name in self.keys
         ]
-        unknown = [name for name in names if name not in KEYS_BY_NAME]
+        unknown = [name for name in names if name not in self.keys]
         return call_result.GetConfiguration(
             configuration_key=known, unknown_key=unknown or None
         )
 
     def change_configuration(self, name: str, value: str) -> str:
         """ChangeConfiguration, validated like the MQ 200."""
-        key = KEYS_BY_NAME.get(name)
+        key = self.keys.get(name)
         if key is None:
             return _NOT_SUPPORTED
         if key.readonly or not value_is_valid(key, value):
@@ -1408,6 +1414,8 @@ class Mq200Simulator:
         """TriggerMessage: whether the message can be sent."""
         if message not in _TRIGGERABLE:
             return "NotImplemented"
+        if self.quirks.refuse_triggers:
+            return _REJECTED
         if connector_id not in {None, 0, 1}:
             return _REJECTED
         return _ACCEPTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from typing import Any
 
@@ -66,6 +67,7 @@ async def async_get_config_entry_diagnostics(
 async def _async_ocpp(charger: OcppCharger) -> dict[str, Any]:
     """Return the charger's configuration keys (read now when it is connected)."""
     station = charger.station
+    schedule: dict[str, Any] | None = None
     if station.connected:
         try:
             await station.get_configuration()
@@ -73,6 +75,9 @@ async def _async_ocpp(charger: OcppCharger) -> dict[str, Any]:
             configuration_error: str | None = str(err)
         else:
             configuration_error = None
+        # What the charger will really offer (its own view of our profiles).
+        with contextlib.suppress(EvseError):
+            schedule = await station.get_composite_schedule()
     else:
         configuration_error = "not connected: the keys read at its last connection"
     return {
@@ -84,6 +89,7 @@ async def _async_ocpp(charger: OcppCharger) -> dict[str, Any]:
             for key, held in sorted(station.configuration.items())
         },
         "configuration_error": configuration_error,
+        "composite_schedule": schedule,
         "id_tags": len(station.authorization.tags),
         "free_charging": station.authorization.free_charging,
         "local_list": station.local_list_status.value,

@@ -12,7 +12,8 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,8 @@ class TestChargePoint(ChargePoint):
     """A charge point built on the ``ocpp`` library, answering every command."""
 
     __test__ = False
+    # The library's (untyped) reply matcher, for raw_call.
+    _get_specific_response: Callable[[str, float], Awaitable[Any]]
 
     def __init__(self, charge_point_id: str, transport: ClientTransport) -> None:
         super().__init__(charge_point_id, transport, response_timeout=5)
@@ -195,7 +198,7 @@ class TestChargePoint(ChargePoint):
     @on("GetConfiguration")
     async def on_get_configuration(self, key: list[str] | None = None) -> Any:
         await self._refuse_or_wait("GetConfiguration", {"key": key})
-        held = self.readonly | self.configuration
+        held = self.configuration | self.readonly
         names = key or list(held)
         return call_result.GetConfiguration(
             configuration_key=[
@@ -234,6 +237,32 @@ class TestChargePoint(ChargePoint):
     async def on_update_firmware(self, **payload: Any) -> Any:
         await self._refuse_or_wait("UpdateFirmware", payload)
         return call_result.UpdateFirmware()
+
+    @on("GetCompositeSchedule")
+    async def on_get_composite_schedule(self, **payload: Any) -> Any:
+        result = await self._answer("GetCompositeSchedule", payload)
+        if result.status != "Accepted":
+            return result
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=payload["connector_id"],
+            schedule_start="2026-11-21T04:40:00.000Z",
+            charging_schedule={
+                "duration": payload["duration"],
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": 16.0}],
+            },
+        )
+
+    async def raw_call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """Send any CALL as JSON (camelCase); the reply frame, decoded."""
+        unique_id = str(uuid.uuid4())
+        async with self._call_lock:
+            await self._send(json.dumps([2, unique_id, action, payload]))
+            reply = await self._get_specific_response(unique_id, 5)
+        if reply.message_type_id == 4:
+            return [4, unique_id, reply.error_code]
+        return [3, unique_id, reply.payload]
 
     @on("GetDiagnostics")
     async def on_get_diagnostics(self, **payload: Any) -> Any:

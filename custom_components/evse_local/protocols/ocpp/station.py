@@ -509,6 +509,9 @@ class OcppStation:
             self._connector_available = False
         elif connector_id == 0 or known is not OcppStatus.FAULTED:
             self._connector_available = True
+        if connector_id != 0 and known is OcppStatus.AVAILABLE:
+            # Free for anyone: a reservation expired or was cancelled there.
+            self._reservation = None
         self._changed()
 
     def handle_meter_values(self, payload: Mapping[str, Any]) -> None:
@@ -1238,6 +1241,27 @@ class OcppStation:
         """Take a DiagnosticsStatusNotification."""
         self._diagnostics_status = _DIAGNOSTICS_STATUSES[status]  # the schema's enum
         self._changed()
+
+    async def get_composite_schedule(self, duration: int = 3600) -> dict[str, Any]:
+        """GetCompositeSchedule of connector 1 in amps: what the charger will do.
+
+        Returns the schedule as the charger reported it (snake_case), or
+        ``{"status": "Rejected"}``.
+        """
+        connection = self._live()
+        result = await self._call(
+            connection,
+            call.GetCompositeSchedule(
+                connector_id=CONNECTOR, duration=duration, charging_rate_unit="A"
+            ),
+        )
+        if result.status != "Accepted":
+            return {"status": str(result.status)}
+        return {
+            "status": "Accepted",
+            "schedule_start": result.schedule_start,
+            "charging_schedule": result.charging_schedule,
+        }
 
     async def get_configuration(
         self, keys: Sequence[str] | None = None

@@ -211,10 +211,13 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         key="session_time",
         translation_key="session_time",
         device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        # Whole minutes, as it is shown: a new state every second is noise
+        # for the recorder and for every dashboard following the states.
+        native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        value_fn=lambda snapshot: snapshot.session_time,
+        value_fn=lambda snapshot: (
+            None if snapshot.session_time is None else snapshot.session_time // 60
+        ),
         has_fn=lambda snapshot: snapshot.session_time is not None,
     ),
     EvseSensorDescription(

@@ -6,6 +6,7 @@ firmware image and the diagnostics upload go over HTTP to a loopback server.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,8 @@ from unittest.mock import patch
 import pytest
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
@@ -386,3 +388,33 @@ async def test_reconnect_without_boot_asks_for_the_status(
             await wait_for(lambda: shows(hass, CONNECTOR, "available"))
             assert sim.frames_sent["BootNotification"] == 1
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_session_time_is_written_once_a_minute(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Shown in whole minutes: a MeterValues every 10 s does not rewrite it."""
+    _, sim = charger
+    entity_id = "sensor.mq200_0001_session_time"
+    sim.model.plug_in()
+    await sim.sync()
+    await wait_for(lambda: shows(hass, CONNECTOR, "charging"))
+    await hass.async_block_till_done()
+    assert float(state_of(hass, entity_id).state) < 1
+    changes: list[str] = []
+
+    @callback
+    def changed(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == entity_id and event.data["new_state"]:
+            changes.append(event.data["new_state"].state)
+
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, changed)
+    meter_values = sim.frames_sent["MeterValues"]
+    # The session's seconds move on (they are the station's clock)...
+    await asyncio.sleep(1.1)
+    await sim.advance(10)
+    await wait_for(lambda: sim.frames_sent["MeterValues"] - meter_values == 1)
+    await hass.async_block_till_done()
+    # ... the minute it shows does not.
+    assert changes == []
+    unsubscribe()

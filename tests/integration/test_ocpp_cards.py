@@ -122,9 +122,11 @@ async def test_unknown_card_is_refused_until_the_owner_adds_it(
     assert sim.connects == 1
     assert list(sim.local_list) == ["mq200-local"]
     assert sim.frames_received["SendLocalList"] == 1
-    await sim.swipe("MQ200-LOCAL")
+    # The car that waited for its card starts without being plugged in again.
+    assert sim.frames_received["RemoteStartTransaction"] == 1
+    await sim.sync()
     assert sim.model.status == "Charging"
-    # On the local list: started without asking Home Assistant.
+    # On the local list: started without asking Home Assistant again.
     assert sim.frames_sent["Authorize"] == 1
     await wait_for(lambda: state_of(hass, SESSION_CARD).state == "Driveway")
     assert state_of(hass, SESSION_CARD).attributes["id_tag"] == "MQ200-LOCAL"
@@ -328,3 +330,23 @@ async def test_options_menu_settings_path_is_unchanged(
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
+
+
+async def test_a_car_that_left_is_not_started_by_a_later_card(
+    hass: HomeAssistant, charger: tuple[ConfigEntry, Mq200Simulator]
+) -> None:
+    """Only a car still plugged in is started when its refused card is added."""
+    entry, sim = charger
+    sim.model.plug_in()
+    await sim.sync()
+    assert sim.model.refused
+    sim.model.unplug()
+    await sim.sync()
+    await wait_for(
+        lambda: (
+            state_of(hass, "sensor.mq200_0001_connector_status").state == "available"
+        )
+    )
+    await call(hass, "add_id_tag", entry, id_tag="MQ200-LOCAL")
+    assert sim.frames_received["RemoteStartTransaction"] == 0
+    assert sim.transaction_id is None

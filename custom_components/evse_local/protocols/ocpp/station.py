@@ -335,6 +335,8 @@ class OcppStation:
         removal is measured against."""
         self._list_lock = asyncio.Lock()
         self._refused_id_tag: str | None = None
+        self._waiting_tag: str | None = None
+        """The refused card of a car still plugged in (started once allowed)."""
         self.heartbeat_interval: int | None = None
         """The owner's HeartbeatInterval for this charger (None: the server's)."""
         self.configuration: dict[str, ConfigurationValue] = {}
@@ -510,8 +512,10 @@ class OcppStation:
         elif connector_id == 0 or known is not OcppStatus.FAULTED:
             self._connector_available = True
         if connector_id != 0 and known is OcppStatus.AVAILABLE:
-            # Free for anyone: a reservation expired or was cancelled there.
+            # Free for anyone: a reservation expired or was cancelled there,
+            # the car that waited for its card has gone.
             self._reservation = None
+            self._waiting_tag = None
         self._changed()
 
     def handle_meter_values(self, payload: Mapping[str, Any]) -> None:
@@ -561,6 +565,8 @@ class OcppStation:
                 info["status"],
             )
             self._refused_id_tag = id_tag
+            # A car waits at the charger: allowed in time, the card starts it.
+            self._waiting_tag = id_tag if self._status in _VEHICLE_STATUSES else None
             self._changed()
         return info
 
@@ -969,14 +975,42 @@ class OcppStation:
         return number if number > 0 else None
 
     async def sync_local_list(self) -> LocalListStatus:
-        """Bring the charger's local list (and its cache) in line with ours."""
+        """Bring the charger's local list (and its cache) in line with ours.
+
+        A card that was refused at a car still plugged in, and is allowed
+        now, starts that car's session (RemoteStartTransaction): the owner
+        adds the card and the car charges, without plugging in again.
+        """
         async with self._list_lock:
             status = await self._sync_local_list()
             await self._clear_revoked_cache()
         if status is not self.local_list_status:
             self.local_list_status = status
             self._changed(force=True)
+        await self._start_waiting_car()
         return status
+
+    async def _start_waiting_car(self) -> None:
+        waiting = self._waiting_tag
+        if (
+            waiting is None
+            or self._transaction is not None
+            or self._status not in _VEHICLE_STATUSES
+            or self.authorization.id_tag_info(waiting, utc_now())["status"]
+            != AuthorizationStatus.ACCEPTED
+        ):
+            return
+        self._waiting_tag = None
+        try:
+            status = await self._send(
+                call.RemoteStartTransaction(id_tag=waiting, connector_id=CONNECTOR)
+            )
+        except EvseError as err:
+            _LOGGER.info("%s: waiting car not started: %s", self.charge_point_id, err)
+            return
+        _LOGGER.debug(
+            "%s: remote start for %s: %s", self.charge_point_id, waiting, status
+        )
 
     async def _sync_local_list(self) -> LocalListStatus:
         version = self._current_list_version()

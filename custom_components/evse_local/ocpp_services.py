@@ -46,7 +46,7 @@ from .protocols.models import Capability
 from .protocols.ocpp.authorization import LocalListStatus
 from .protocols.ocpp.station import HEARTBEAT_RANGE, OcppStation, is_secret
 from .runtime import EvseConfigEntry
-from .services import CHARGER_SCHEMA, _entry, _require, _run
+from .services import CHARGER_SCHEMA, _entry, _run
 
 ATTR_ID_TAG = "id_tag"
 ATTR_NAME = "name"
@@ -141,21 +141,22 @@ SET_CONFIGURATION_SCHEMA = CHARGER_SCHEMA.extend(
 )
 
 
-def _ocpp_entry(call: ServiceCall, capability: Capability) -> EvseConfigEntry:
+def _ocpp(
+    call: ServiceCall, capability: Capability
+) -> tuple[EvseConfigEntry, OcppStation]:
+    """Return the entry and station of an OCPP charger, connected or not.
+
+    Cards can be listed before the charger ever connected.
+    """
     entry = _entry(call)
-    _require(entry, capability)
-    return entry
-
-
-def _station(entry: EvseConfigEntry) -> OcppStation:
     station = loaded_station(entry)
-    if station is None:  # pragma: no cover - the capability is OCPP's
+    if station is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_supported",
-            translation_placeholders={"charger": entry.title, "error": "OCPP"},
+            translation_placeholders={"charger": entry.title, "error": capability},
         )
-    return station
+    return entry, station
 
 
 def _invalid(err: IdTagError) -> ServiceValidationError:
@@ -219,8 +220,7 @@ async def _save_cards(
 
 
 async def _add_id_tag(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.ID_TAGS)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.ID_TAGS)
     expiry: datetime | None = call.data.get(ATTR_EXPIRY)
     try:
         authorization = new_id_tag(
@@ -239,8 +239,7 @@ async def _add_id_tag(call: ServiceCall) -> ServiceResponse:
 
 
 async def _remove_id_tag(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.ID_TAGS)
-    _station(entry)
+    entry, _ = _ocpp(call, Capability.ID_TAGS)
     try:
         authorization = without_id_tags(
             authorization_from_options(entry.options), [call.data[ATTR_ID_TAG]]
@@ -251,8 +250,7 @@ async def _remove_id_tag(call: ServiceCall) -> ServiceResponse:
 
 
 async def _list_id_tags(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.ID_TAGS)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.ID_TAGS)
     authorization = authorization_from_options(entry.options)
     tags: list[Any] = describe(authorization)
     return {
@@ -268,8 +266,7 @@ async def _list_id_tags(call: ServiceCall) -> ServiceResponse:
 
 
 async def _reserve_now(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.RESERVATION)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.RESERVATION)
     until: datetime | None = call.data.get(ATTR_UNTIL)
     duration: timedelta | None = call.data.get(ATTR_DURATION)
     if until is None and duration is None:
@@ -300,8 +297,7 @@ async def _reserve_now(call: ServiceCall) -> ServiceResponse:
 
 
 async def _cancel_reservation(call: ServiceCall) -> None:
-    entry = _ocpp_entry(call, Capability.RESERVATION)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.RESERVATION)
     reservation_id: int | None = call.data.get(ATTR_RESERVATION_ID)
     if reservation_id is None and station.reservation is None:
         raise ServiceValidationError(
@@ -320,8 +316,7 @@ async def _cancel_reservation(call: ServiceCall) -> None:
 
 
 async def _update_firmware(call: ServiceCall) -> None:
-    entry = _ocpp_entry(call, Capability.FIRMWARE)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.FIRMWARE)
     url = _url(call.data[ATTR_URL])
     retrieve_at: datetime | None = call.data.get(ATTR_RETRIEVE_AT)
     await _run(
@@ -333,8 +328,7 @@ async def _update_firmware(call: ServiceCall) -> None:
 
 
 async def _get_diagnostics(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.FIRMWARE)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.FIRMWARE)
     url = _url(call.data[ATTR_URL])
     start: datetime | None = call.data.get(ATTR_START)
     stop: datetime | None = call.data.get(ATTR_STOP)
@@ -353,8 +347,7 @@ async def _get_diagnostics(call: ServiceCall) -> ServiceResponse:
 
 
 async def _get_configuration(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.CONFIGURATION)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.CONFIGURATION)
     keys: list[str] | None = call.data.get(ATTR_KEYS) or None
     known, unknown = await _run(entry, lambda: station.get_configuration(keys))
     unknown_keys: list[Any] = unknown
@@ -371,8 +364,7 @@ async def _get_configuration(call: ServiceCall) -> ServiceResponse:
 
 
 async def _set_configuration(call: ServiceCall) -> ServiceResponse:
-    entry = _ocpp_entry(call, Capability.CONFIGURATION)
-    station = _station(entry)
+    entry, station = _ocpp(call, Capability.CONFIGURATION)
     key = str(call.data[ATTR_KEY]).strip()
     value = str(call.data[ATTR_VALUE]).strip()
     placeholders = {"charger": entry.title, "key": key}

@@ -350,3 +350,19 @@ async def test_a_car_that_left_is_not_started_by_a_later_card(
     await call(hass, "add_id_tag", entry, id_tag="MQ200-LOCAL")
     assert sim.frames_received["RemoteStartTransaction"] == 0
     assert sim.transaction_id is None
+
+
+async def test_cards_added_while_the_charger_is_away_reach_it_later(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Nothing is lost: the list waits in Home Assistant for the charger."""
+    entry = await add_entry(hass, port)
+    added = await call(hass, "add_id_tag", entry, id_tag="ALICE")
+    assert added["local_list"] == "pending"
+    listed = await call(hass, "list_id_tags", entry)
+    assert listed["local_list"] == "pending"
+    assert listed["local_list_capacity"] is None  # not known before it connects
+    async with mq200(port, CP) as sim:
+        await sim.wait_accepted()
+        await wait_for(lambda: list(sim.local_list) == ["alice"])
+    await hass.config_entries.async_unload(entry.entry_id)

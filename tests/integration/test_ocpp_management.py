@@ -28,9 +28,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.evse_local.const import DOMAIN
+from simulators import start_simulator
 from simulators.ocpp_mq200 import ConfigKey, KeyKind, Mq200Simulator
 
-from .conftest import state_of, wait_for
+from .conftest import add_charger, state_of, wait_for
 from .test_ocpp import free_port, mq200, ocpp_data
 
 CP = "MQ200-0001"
@@ -418,3 +419,42 @@ async def test_session_time_is_written_once_a_minute(
     # ... the minute it shows does not.
     assert changes == []
     unsubscribe()
+
+
+async def test_commands_to_a_charger_that_is_away_are_explained(
+    hass: HomeAssistant,
+) -> None:
+    port = free_port()
+    entry = MockConfigEntry(
+        domain=DOMAIN, title=CP, unique_id=CP, data=ocpp_data(port, CP)
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for service, data in (
+        ("reserve_now", {"id_tag": "A", "duration": {"minutes": 5}}),
+        ("update_firmware", {"url": "http://127.0.0.1/x.bin"}),
+        ("get_diagnostics", {"url": "http://127.0.0.1/"}),
+        ("get_ocpp_configuration", {}),
+        ("set_ocpp_configuration", {"key": "HeartbeatInterval", "value": "60"}),
+    ):
+        error = await refused(hass, service, entry, **data)
+        assert error.translation_key == "communication_error", service
+    error = await refused(hass, "cancel_reservation", entry)
+    assert error.translation_key == "no_reservation"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_openevse_has_no_cards(hass: HomeAssistant) -> None:
+    """OCPP actions on another kind of charger: not supported, clearly."""
+    async with start_simulator("current", identity_seed=0xE5E) as sim:
+        entry = await add_charger(hass, sim)
+        for service, data in (
+            ("list_id_tags", {}),
+            ("reserve_now", {"id_tag": "A", "duration": {"minutes": 5}}),
+            ("update_firmware", {"url": "http://127.0.0.1/x.bin"}),
+            ("get_ocpp_configuration", {}),
+        ):
+            error = await refused(hass, service, entry, **data)
+            assert error.translation_key == "not_supported", service
+        await hass.config_entries.async_unload(entry.entry_id)

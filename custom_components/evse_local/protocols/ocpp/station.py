@@ -21,6 +21,12 @@ everything as its TxDefaultProfile (the fallback is then the live limit);
 one that refuses profiles altogether falls back to
 RemoteStop/RemoteStartTransaction (and ``profiles_refused`` tells the
 integration to raise a repair issue).
+
+Cards are answered from the owner's :class:`Authorization`; at every
+connection (and card change) the charger's configuration is read and its
+local list brought in step (``sync_local_list``), so the cards work while
+the central system is away. A known charger that connects without booting
+is asked (TriggerMessage) for the status it would have sent at a boot.
 """
 
 from __future__ import annotations

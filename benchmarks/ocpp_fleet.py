@@ -1468,6 +1468,18 @@ def markdown(results: Results) -> str:
             "parser timestamp cannot see."
         ),
         (
+            "- **With the external listener**: a third process (this module "
+            "with `--listener-only`) connects to Home Assistant's websocket API "
+            "(`http` and `websocket_api` set up on a loopback port, a "
+            "long-lived access token), asks for `coalesce_messages` as the "
+            "frontend does, and subscribes to every `state_changed`. A frame's "
+            "latency then ends when that process receives the event showing "
+            "its register value (`time.time()` there, same clock); a frame "
+            "counts as lost when the listener never received its value. Home "
+            "Assistant's CPU then includes serialising and sending every state "
+            "change; the memory baseline is taken after the API is set up."
+        ),
+        (
             "- **CPU**: `getrusage(RUSAGE_SELF)` user + system time of the "
             "Home Assistant process (event loop and executor threads) over the "
             "window, divided by the window's wall time; per frame: that CPU "

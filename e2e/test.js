@@ -7,9 +7,11 @@
 // and check that the simulator received both and wrote nothing to EEPROM.
 //
 // Then the OCPP side: add a simulated Blink MQ 200 (MQ200-001) through the OCPP form, which
-// starts the central system on $OCPP_PORT; its device page shows it connected and charging.
+// starts the central system on $OCPP_PORT. A new set-up answers only listed cards: the car's
+// plug-and-charge id is refused, then added in the charger's options (Configure > Cards),
+// which starts the waiting car; its device page shows it connected and charging.
 // The second MQ 200 (MQ200-002) then shows up on the Discovered card: accept it with its
-// password. On MQ200-001's device page pause it ("Connector status" turns "Suspended by
+// password, and allow its car's card with the evse_local.add_id_tag action. On MQ200-001's device page pause it ("Connector status" turns "Suspended by
 // the charger") and lower its current limit, then resume it. Last, group both MQ 200s on
 // a 40 A circuit (a charging group, added through the same menu) and check on the group's
 // device page that their allocations add up to at most 40 A while both cars charge.
@@ -50,6 +52,8 @@ const MQ200_TYPED = { key: 'mq200-001', cpId: 'MQ200-001', name: 'MQ200-001', ki
   shot: 'device-mq200.png' };
 const MQ200_FOUND = { key: 'mq200-002', cpId: 'MQ200-002', name: 'Blink MQ 200 MQ200-002', kind: 'ocpp' };
 const DISCOVERED_SHOT = 'discovered-mq200.png';
+const CARD = 'MQ200-LOCAL'; // the simulated MQ 200s' plug-and-charge id
+const CARD_NAME = 'Driveway car';
 const GROUP = { name: 'Garage circuit', circuitLimit: 40, fallback: 6, shot: 'device-group.png' };
 const DASHBOARD_SHOT = 'dashboard-chargers.png';
 
@@ -306,22 +310,59 @@ const rowShows = (page, label, text) =>
   page.locator('hui-sensor-entity-row, hui-simple-entity-row', { hasText: label })
     .filter({ hasText: new RegExp(`(^|\\s)${text}(\\s|$)`) }).first();
 
-// Look up an MQ 200's device and entities (they appear once it has reported), and wait
-// until Home Assistant shows it connected with its car charging.
-async function ocppCharging(page, mq, entry) {
+// Look up an MQ 200's device and entities (they appear once it has reported). A new set-up
+// answers only listed cards: the car's plug-and-charge id is refused and shown as the
+// "Last refused card"; `allowCard` adds it (the options form, or the add_id_tag action),
+// which starts the waiting car. Then wait until it shows connected with its car charging.
+async function ocppCharging(page, mq, entry, allowCard) {
   const device = await entryDevice(page, entry, mq.name, 30);
   const entities = await deviceEntities(page, device,
-    ['connected', 'connector_status', 'charging_enabled', 'max_current'], mq.name, 30);
+    ['connected', 'connector_status', 'charging_enabled', 'max_current', 'refused_card'], mq.name, 30);
   mq.deviceId = device.id;
+  mq.entryId = entry.entry_id;
   mq.connectedId = byKey(entities, 'connected');
   mq.statusId = byKey(entities, 'connector_status');
   mq.switchId = byKey(entities, 'charging_enabled');
   mq.numberId = byKey(entities, 'max_current');
+  const refusedId = byKey(entities, 'refused_card');
+  const card = await until(`${mq.name} refusing the car's card`, async () => {
+    const refused = await haState(page, refusedId);
+    const status = await haState(page, mq.statusId);
+    return refused === CARD && status === 'preparing' ? refused : { ok: false, refused, status };
+  }, 45);
+  await allowCard(page, mq, card);
   await until(`${mq.name} connected and charging`, async () => {
     const connected = await haState(page, mq.connectedId);
     const status = await haState(page, mq.statusId);
     return connected === 'on' && status === 'charging' ? true : { ok: false, connected, status };
   }, 45);
+}
+
+// The charger's options (Settings > Devices & services > EVSE Local > its entry >
+// Configure) > "Cards (RFID) that may charge": the refused card is filled in; name it.
+async function addCardInOptions(page, mq, card) {
+  await page.goto(`${URL}/config/integrations/integration/evse_local`, { waitUntil: 'domcontentloaded' });
+  const row = page.locator('ha-config-entry-row', { hasText: mq.name }).first();
+  await row.getByRole('button', { name: 'Configure' }).first().click({ timeout: 30000 });
+  const flow = page.locator('dialog-data-entry-flow');
+  await flow.getByText('Cards (RFID) that may charge', { exact: true }).click({ timeout: 20000 });
+  const id = field(flow, 'Add a card: its id');
+  await until(`the refused card ${card} offered in the form`, async () => (await id.inputValue()) === card);
+  await field(flow, 'Its name').fill(CARD_NAME);
+  await flow.getByRole('button', { name: 'Submit' }).click();
+  await flow.getByRole('button', { name: /finish$/i }).first().click({ timeout: 20000 });
+  log(`${mq.name}: added the refused card ${card} as "${CARD_NAME}" in the charger's options`);
+}
+
+// The same through the add_id_tag action (its response says the charger took the list).
+async function addCardWithAction(page, mq, card) {
+  const reply = await callWS(page, {
+    type: 'call_service', domain: 'evse_local', service: 'add_id_tag',
+    service_data: { config_entry_id: mq.entryId, id_tag: card, name: CARD_NAME }, return_response: true,
+  });
+  const added = reply.response;
+  check(added?.local_list === 'synced', `add_id_tag answered ${JSON.stringify(added)}`);
+  log(`${mq.name}: added the refused card ${card} with evse_local.add_id_tag -> ${JSON.stringify(added)}`);
 }
 
 // Add MQ200-001 through the OCPP form; this starts the central system on OCPP_PORT.
@@ -336,7 +377,7 @@ async function addOcppCharger(page, mq) {
   await flow.getByRole('button', { name: 'Submit' }).click();
   const entry = await finishFlow(page, flow, entriesBefore, mq.name);
   check(entry.title === mq.name, `the OCPP entry is called "${entry.title}", not "${mq.name}"`);
-  await ocppCharging(page, mq, entry);
+  await ocppCharging(page, mq, entry, addCardInOptions);
   await page.goto(`${URL}/config/devices/device/${mq.deviceId}`, { waitUntil: 'domcontentloaded' });
   await rowShows(page, 'Connector status', 'Charging').waitFor({ timeout: 15000 });
   log(`added ${mq.name} through the OCPP form (central system on :${OCPP_PORT}): it connected and charges (device ${mq.deviceId})`);
@@ -359,7 +400,7 @@ async function acceptDiscoveredOcppCharger(page, mq) {
   await flow.getByRole('button', { name: 'Submit' }).click();
   const entry = await finishFlow(page, flow, entriesBefore, mq.name);
   check(entry.title === mq.name, `the discovered entry is called "${entry.title}", not "${mq.name}"`);
-  await ocppCharging(page, mq, entry);
+  await ocppCharging(page, mq, entry, addCardWithAction);
   await page.goto(`${URL}/config/devices/device/${mq.deviceId}`, { waitUntil: 'domcontentloaded' });
   await rowShows(page, 'Connector status', 'Charging').waitFor({ timeout: 15000 });
   log(`accepted ${mq.name} from the Discovered card with its password: it connected and charges (device ${mq.deviceId})`);

@@ -31,14 +31,37 @@ material in ``shared/peers/ocpp``:
   transaction), Reset (stops the transaction, closes, reconnects after
   ``reboot_seconds`` and boots again), UnlockConnector, TriggerMessage,
   DataTransfer (``UnknownVendorId``), Get/Clear/Set charging profiles and
-  GetCompositeSchedule. Everything else gets the library's CallError
-  ``NotImplemented``.
+  GetCompositeSchedule;
+- RFID cards (:meth:`Mq200Simulator.swipe`): a card on the local list (or
+  in the authorisation cache) starts at once with ``LocalPreAuthorize``,
+  any other is sent in Authorize; offline, a listed card still starts
+  (``LocalAuthorizeOffline``), an unknown one only with
+  ``AllowOfflineTxForUnknownId``, and StartTransaction/StopTransaction of
+  such a session are queued until the central system accepts a boot again;
+- Local Auth List Management (GetLocalListVersion: ``-1`` while
+  ``LocalAuthListEnabled`` is off; SendLocalList Full/Differential with
+  ``VersionMismatch``, at most ``SendLocalListMaxLength`` per request and
+  ``LocalAuthListMaxLength`` in all) and ClearCache;
+- Reservation: ReserveNow (``Occupied`` with a car or a session,
+  ``Faulted``, ``Unavailable``), the connector ``Reserved`` until the
+  expiry, where only the reserved card (or its parent tag) may start;
+  CancelReservation;
+- Firmware Management: UpdateFirmware downloads the image over HTTP at its
+  retrieve date (Downloading, Downloaded or DownloadFailed), installs it
+  once no session runs (Installing; an image that does not start with
+  ``MQ200 firmware <version>`` is InstallationFailed), reboots and reports
+  Installed with the new version in BootNotification; GetDiagnostics
+  POSTs a log file to the location (Uploading, Uploaded or UploadFailed).
+  Everything else gets the library's CallError ``NotImplemented``.
 
 Choices where the material is silent: SupportedFeatureProfiles does not list
 RemoteTrigger (the manual's list) yet TriggerMessage is answered, as central
 systems rely on it; MeterValues outside a transaction only with
 ``idle_meter_values``; messages that fall into an offline period are lost,
-not queued; charging profiles survive a reset.
+not queued, except the transaction messages of a session started offline;
+charging profiles, the local list and the cache survive a reset; with
+``boot_on_reconnect=False`` a charger that only lost its connection carries
+on without a new BootNotification (OCPP boots only after a reboot).
 
 Time is simulated: ``time_factor`` simulated seconds pass per real second
 (``0`` freezes time; :meth:`Mq200Simulator.advance` then moves it and sends
@@ -278,6 +301,20 @@ class Mq200Quirks:
     """Answer these actions with a CALLERROR carrying this error code, as is:
     an OCPP 2.0 code (``MessageTypeNotSupported``), ``None`` (JSON null) or a
     number; none of them is an OCPP 1.6 code."""
+    local_list: LocalListRefusal | None = None
+    """Refuse local list management this way."""
+    refuse_triggers: bool = False
+    """Answer every TriggerMessage ``Rejected`` (a busy or locked-down charger)."""
+
+
+class LocalListRefusal(StrEnum):
+    """How a charger refuses the central system's local list."""
+
+    NOT_SUPPORTED = "not_supported"
+    """No Local Auth List Management: a CallError ``NotSupported`` to
+    GetLocalListVersion and SendLocalList."""
+    FAILED = "failed"
+    """SendLocalList answered ``Failed`` (its storage is full or broken)."""
 
 
 # ---------------------------------------------------------------- the charger
@@ -321,12 +358,35 @@ class ChargingProfile:
 
 @dataclass(slots=True)
 class Transaction:
-    """A transaction the central system accepted."""
+    """A transaction (id 0 until the central system numbers it)."""
 
     id: int
     id_tag: str
     meter_start: int
     started_at: float
+    reservation_id: int | None = None
+    unsent: bool = False
+    """Started offline: StartTransaction is still to be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimReservation:
+    """A ReserveNow the charger accepted."""
+
+    id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: float
+    """Simulated clock second it ends."""
+
+    def admits(self, id_tag: str, parent_id_tag: str | None) -> bool:
+        """Whether this card may use the reserved connector."""
+        wanted = {self.id_tag.casefold()}
+        if self.parent_id_tag:
+            wanted.add(self.parent_id_tag.casefold())
+        return id_tag.casefold() in wanted or (
+            parent_id_tag is not None and parent_id_tag.casefold() in wanted
+        )
 
 
 @dataclass
@@ -360,6 +420,9 @@ class Mq200Model:
     finishing: bool = field(default=False, init=False)
     refused: bool = field(default=False, init=False)
     remote_id_tag: str | None = field(default=None, init=False)
+    presented_tag: str | None = field(default=None, init=False)
+    """The RFID card last swiped, until a session starts with it."""
+    reservation: SimReservation | None = field(default=None, init=False)
     stop_reason: str | None = field(default=None, init=False)
     transaction: Transaction | None = field(default=None, init=False)
     profiles: list[ChargingProfile] = field(default_factory=list, init=False)
@@ -394,6 +457,12 @@ class Mq200Model:
     def car_full(self) -> None:
         """Let the car stop taking current (SuspendedEV)."""
         self.ev_wants = False
+        self._changed()
+
+    def swipe(self, id_tag: str) -> None:
+        """Present an RFID card (before or after plugging in)."""
+        self.presented_tag = id_tag
+        self.refused = False
         self._changed()
 
     def car_wants_charge(self) -> None:
@@ -510,6 +579,8 @@ class Mq200Model:
             return "Unavailable"
         if self.plugged:
             return "Finishing" if self.finishing else "Preparing"
+        if self.reservation is not None:
+            return "Reserved"
         return "Available"
 
     @property
@@ -529,8 +600,17 @@ class Mq200Model:
             and not self.fault
             and not self.finishing
             and not self.refused
-            and (self.auto_start or self.remote_id_tag is not None)
+            and (
+                self.auto_start
+                or self.remote_id_tag is not None
+                or self.presented_tag is not None
+            )
         )
+
+    @property
+    def starting_tag(self) -> str:
+        """The card a session would start with now."""
+        return self.remote_id_tag or self.presented_tag or self.id_tag
 
     def now(self) -> datetime:
         """Wall-clock time of the simulated clock."""
@@ -545,6 +625,8 @@ class Mq200Model:
         if seconds < 0:
             raise ValueError("time only moves forward")
         self.clock += seconds
+        if self.reservation is not None and self.clock >= self.reservation.expiry:
+            self.reservation = None
         watts = self.power
         if watts <= 0:
             return
@@ -732,6 +814,65 @@ class _Mq200ChargePoint(ChargePoint):  # type: ignore[misc, unused-ignore]
     def on_data_transfer(self, vendor_id: str, **_: Any) -> Any:
         return call_result.DataTransfer(status="UnknownVendorId")
 
+    @_handles("GetLocalListVersion")
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return call_result.GetLocalListVersion(
+            list_version=self.sim.get_local_list_version()
+        )
+
+    @_handles("SendLocalList")
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Any:
+        return call_result.SendLocalList(
+            status=self.sim.send_local_list(
+                list_version, update_type, local_authorization_list or []
+            )
+        )
+
+    @_handles("ClearCache")
+    def on_clear_cache(self, **_: Any) -> Any:
+        return call_result.ClearCache(status=self.sim.clear_cache())
+
+    @_handles("ReserveNow")
+    def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+        **_: Any,
+    ) -> Any:
+        return call_result.ReserveNow(
+            status=self.sim.reserve_now(
+                connector_id, expiry_date, id_tag, reservation_id, parent_id_tag
+            )
+        )
+
+    @_handles("CancelReservation")
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        return call_result.CancelReservation(
+            status=self.sim.cancel_reservation(reservation_id)
+        )
+
+    @_handles("UpdateFirmware")
+    def on_update_firmware(self, location: str, retrieve_date: str, **_: Any) -> Any:
+        self.sim.update_firmware(location, retrieve_date)
+        return call_result.UpdateFirmware()
+
+    @_handles("GetDiagnostics")
+    def on_get_diagnostics(self, location: str, **_: Any) -> Any:
+        return call_result.GetDiagnostics(file_name=self.sim.name_diagnostics())
+
+    @_after_handling("GetDiagnostics")
+    def after_get_diagnostics(self, location: str, **_: Any) -> None:
+        self.sim.upload_diagnostics(location)
+
 
 # ---------------------------------------------------------------- the simulator
 
@@ -788,6 +929,8 @@ class Mq200Simulator:
         reboot_seconds: float = 1.0,
         unlock_status: str = "Unlocked",
         keep_frames: int = 0,
+        boot_on_reconnect: bool = True,
+        vendor_keys: tuple[ConfigKey, ...] = (),
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         """Prepare (but do not connect) a charger.
@@ -801,6 +944,9 @@ class Mq200Simulator:
         ``validate_schemas=False`` skips the ``ocpp`` library's JSON schema
         checks, which run in a thread pool and dominate the cost of a frame.
         ``keep_frames`` keeps that many recent frames in :attr:`frames`.
+        ``boot_on_reconnect=False``: after a lost connection (not a reboot)
+        it carries on without a BootNotification. ``vendor_keys`` are
+        configuration keys beyond the manual's (a firmware's own).
         """
         if time_factor < 0:
             raise ValueError("time_factor must not be negative")
@@ -820,7 +966,9 @@ class Mq200Simulator:
         self.reconnect_delay = reconnect_delay
         self.reboot_seconds = reboot_seconds
         self.unlock_status = unlock_status
-        self.config = {key.name: key.default for key in CONFIG_KEYS}
+        self.keys = KEYS_BY_NAME | {key.name: key for key in vendor_keys}
+        """The configuration keys it knows: the manual's and ``vendor_keys``."""
+        self.config = {key.name: key.default for key in self.keys.values()}
         if meter_interval is not None:
             self.config["MeterValueSampleInterval"] = str(meter_interval)
         if measurands is not None:
@@ -838,6 +986,28 @@ class Mq200Simulator:
         self.disconnects = 0
         self.call_timeouts = 0
 
+        self.boot_on_reconnect = boot_on_reconnect
+        self.local_list: dict[str, dict[str, Any]] = {}
+        """The local authorisation list by card (case-folded): idTag + idTagInfo."""
+        self.local_list_version = 0
+        self.auth_cache: dict[str, dict[str, Any]] = {}
+        """Cards the central system accepted (AuthorizationCacheEnabled)."""
+        self.firmware_status = "Idle"
+        self.diagnostics_status = "Idle"
+        self.downloads: list[str] = []
+        """URLs the firmware was fetched from."""
+        self.uploads: list[str] = []
+        """URLs diagnostics were sent to."""
+        self._firmware_location: str | None = None
+        self._firmware_due = math.inf
+        self._image_waiting: tuple[str | None] | None = None
+        """A downloaded image waiting for no session: (its version or None)."""
+        self._report_installed = False
+        self._diagnostics_file: str | None = None
+        self._queued: list[tuple[Any, ...]] = []
+        """Transaction messages of a session started offline, in order."""
+        self._must_boot = True
+        self._tasks: set[asyncio.Task[None]] = set()
         self.boot_status: str | None = None
         self.heartbeat_interval = 0
         self._session = session
@@ -917,6 +1087,14 @@ class Mq200Simulator:
             "could_offer": model.could_offer,
             "current": model.current,
             "energy_wh": round(model.energy_wh, 3),
+            "local_list_version": self.local_list_version,
+            "local_list": sorted(entry["id_tag"] for entry in self.local_list.values()),
+            "reservation": None
+            if model.reservation is None
+            else {"id": model.reservation.id, "id_tag": model.reservation.id_tag},
+            "firmware": self.firmware,
+            "firmware_status": self.firmware_status,
+            "diagnostics_status": self.diagnostics_status,
             "frames_sent": dict(self.frames_sent),
             "frames_received": dict(self.frames_received),
         }
@@ -962,6 +1140,10 @@ class Mq200Simulator:
         for drop in list(self._drop_tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await drop
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
@@ -1044,6 +1226,11 @@ class Mq200Simulator:
             raise ConnectionError("not connected")
         return await cp.raw_call(action, payload)
 
+    async def swipe(self, id_tag: str) -> None:
+        """Present an RFID card and send what that calls for."""
+        self.model.swipe(id_tag)
+        await self.sync()
+
     async def send_status(self, connector_id: int | None = None) -> None:
         """Send StatusNotification now (for one connector, or 0 and 1)."""
         for connector in (0, 1) if connector_id is None else (connector_id,):
@@ -1065,7 +1252,9 @@ class Mq200Simulator:
                     "sampled_value": self._samples(self.measurands, "Sample.Periodic"),
                 }
             ],
-            transaction_id=transaction.id if transaction is not None else None,
+            transaction_id=transaction.id
+            if transaction is not None and not transaction.unsent
+            else None,
         )
         await self._call(payload, raw_units=True)
 
@@ -1109,24 +1298,24 @@ class Mq200Simulator:
 
     def get_configuration(self, keys: list[str] | None) -> Any:
         """GetConfiguration: every key when none are asked for."""
-        names = keys if keys else [key.name for key in CONFIG_KEYS]
+        names = keys if keys else list(self.keys)
         known = [
             {
                 "key": name,
-                "readonly": KEYS_BY_NAME[name].readonly,
+                "readonly": self.keys[name].readonly,
                 "value": self.config[name],
             }
             for name in names
-            if name in KEYS_BY_NAME
+            if name in self.keys
         ]
-        unknown = [name for name in names if name not in KEYS_BY_NAME]
+        unknown = [name for name in names if name not in self.keys]
         return call_result.GetConfiguration(
             configuration_key=known, unknown_key=unknown or None
         )
 
     def change_configuration(self, name: str, value: str) -> str:
         """ChangeConfiguration, validated like the MQ 200."""
-        key = KEYS_BY_NAME.get(name)
+        key = self.keys.get(name)
         if key is None:
             return _NOT_SUPPORTED
         if (
@@ -1281,6 +1470,8 @@ class Mq200Simulator:
         """TriggerMessage: whether the message can be sent."""
         if message not in _TRIGGERABLE:
             return "NotImplemented"
+        if self.quirks.refuse_triggers:
+            return _REJECTED
         if connector_id not in {None, 0, 1}:
             return _REJECTED
         return _ACCEPTED
@@ -1291,7 +1482,298 @@ class Mq200Simulator:
             self._triggers.append((message, connector_id))
             self._wake_up()
 
+    def get_local_list_version(self) -> int:
+        """GetLocalListVersion: -1 while the list is switched off."""
+        if self.quirks.local_list is LocalListRefusal.NOT_SUPPORTED:
+            raise _not_supported_error("Local Auth List Management is not supported")
+        if self.config["LocalAuthListEnabled"] != "true":
+            return -1
+        return self.local_list_version
+
+    def send_local_list(
+        self, version: int, update_type: str, entries: list[dict[str, Any]]
+    ) -> str:
+        """SendLocalList, checked like OCPP 1.6 section 5.15 asks."""
+        refusal = self.quirks.local_list
+        if refusal is LocalListRefusal.NOT_SUPPORTED:
+            raise _not_supported_error("Local Auth List Management is not supported")
+        if (
+            refusal is LocalListRefusal.FAILED
+            or self.config["LocalAuthListEnabled"] != "true"
+            or len(entries) > int(self.config["SendLocalListMaxLength"])
+        ):
+            return "Failed"
+        if update_type == "Differential":
+            if version <= self.local_list_version:
+                return "VersionMismatch"
+            updated = dict(self.local_list)
+        else:
+            updated = {}
+        for entry in entries:
+            key = str(entry["id_tag"]).casefold()
+            info = entry.get("id_tag_info")
+            if info is None:
+                updated.pop(key, None)
+            else:
+                updated[key] = {"id_tag": entry["id_tag"], **info}
+        if len(updated) > int(self.config["LocalAuthListMaxLength"]):
+            return "Failed"
+        self.local_list = updated
+        self.local_list_version = version
+        return _ACCEPTED
+
+    def clear_cache(self) -> str:
+        """ClearCache: forget every card the central system accepted."""
+        self.auth_cache.clear()
+        return _ACCEPTED
+
+    def reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None,
+    ) -> str:
+        """ReserveNow of connector 1 (or 0: the whole charger)."""
+        model = self.model
+        if connector_id not in {0, 1}:
+            return _REJECTED
+        if model.fault:
+            return "Faulted"
+        if not model.available:
+            return "Unavailable"
+        held = model.reservation
+        if (
+            model.transaction is not None
+            or model.plugged
+            or (held is not None and held.id != reservation_id)
+        ):
+            return "Occupied"
+        model.reservation = SimReservation(
+            reservation_id,
+            id_tag,
+            parent_id_tag,
+            model.to_clock(_parse_time(expiry_date)),
+        )
+        self._wake_up()
+        return _ACCEPTED
+
+    def cancel_reservation(self, reservation_id: int) -> str:
+        """CancelReservation: Accepted for the reservation in force."""
+        held = self.model.reservation
+        if held is None or held.id != reservation_id:
+            return _REJECTED
+        self.model.reservation = None
+        self._wake_up()
+        return _ACCEPTED
+
+    def update_firmware(self, location: str, retrieve_date: str) -> None:
+        """UpdateFirmware: download at the retrieve date (simulated clock)."""
+        self._firmware_location = location
+        self._firmware_due = max(
+            self.model.clock, self.model.to_clock(_parse_time(retrieve_date))
+        )
+        self._wake_up()
+
+    def name_diagnostics(self) -> str:
+        """Name the file GetDiagnostics will upload."""
+        stamp = self.model.now().strftime("%Y%m%dT%H%M%SZ")
+        self._diagnostics_file = f"{self.charge_point_id}-{stamp}.log"
+        return self._diagnostics_file
+
+    def upload_diagnostics(self, location: str) -> None:
+        """Start the upload (after the GetDiagnostics answer went out)."""
+        name = self._diagnostics_file or self.name_diagnostics()
+        self._spawn(self._upload_diagnostics(location, name))
+
     # ------------------------------------------------------------ internals
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _listed(self, id_tag: str) -> dict[str, Any] | None:
+        """Return the card's entry on the local list, else in the cache (expiry applied)."""
+        key = id_tag.casefold()
+        entry: dict[str, Any] | None = None
+        if self.config["LocalAuthListEnabled"] == "true":
+            entry = self.local_list.get(key)
+        if entry is None and self.config["AuthorizationCacheEnabled"] == "true":
+            entry = self.auth_cache.get(key)
+        if entry is None:
+            return None
+        expiry = entry.get("expiry_date")
+        if (
+            entry.get("status") == _ACCEPTED
+            and expiry is not None
+            and _parse_time(expiry) <= self.model.now()
+        ):
+            return {**entry, "status": "Expired"}
+        return entry
+
+    def _cache(self, id_tag: str, info: dict[str, Any]) -> None:
+        """Remember the central system's answer (only Accepted cards stay)."""
+        if self.config["AuthorizationCacheEnabled"] != "true":
+            return
+        key = id_tag.casefold()
+        if info.get("status") == _ACCEPTED:
+            self.auth_cache[key] = {"id_tag": id_tag, **info}
+        else:
+            self.auth_cache.pop(key, None)
+
+    def _offline_step(self) -> None:
+        """No central system: start or stop sessions on the charger's own."""
+        model = self.model
+        transaction = model.transaction
+        if transaction is not None and not model.plugged:
+            self._queued.append(
+                (
+                    "stop",
+                    transaction,
+                    int(model.energy_wh),
+                    self._now(),
+                    "EVDisconnected",
+                )
+            )
+            model.transaction = None
+            model.profiles = [p for p in model.profiles if p.purpose != "TxProfile"]
+            return
+        if not model.wants_transaction or model.remote_id_tag is not None:
+            return
+        id_tag = model.starting_tag
+        model.presented_tag = None
+        listed = self._listed(id_tag)
+        reservation = model.reservation
+        parent = listed.get("parent_id_tag") if listed else None
+        allowed = (
+            listed is not None
+            and listed["status"] == _ACCEPTED
+            and self.config["LocalAuthorizeOffline"] == "true"
+        ) or (listed is None and self.config["AllowOfflineTxForUnknownId"] == "true")
+        if not allowed or (
+            reservation is not None and not reservation.admits(id_tag, parent)
+        ):
+            model.refused = True
+            return
+        model.reservation = None
+        transaction = Transaction(
+            0,
+            id_tag,
+            int(model.energy_wh),
+            model.clock,
+            reservation_id=reservation.id if reservation else None,
+            unsent=True,
+        )
+        model.transaction = transaction
+        self._queued.append(("start", transaction, self._now()))
+
+    async def _flush_queue(self) -> None:
+        """Send the transaction messages of an offline session, in order."""
+        while self._queued and self._cp is not None:
+            kind, transaction, *rest = self._queued[0]
+            if kind == "start":
+                reply = await self._call(
+                    call.StartTransaction(
+                        connector_id=1,
+                        id_tag=transaction.id_tag,
+                        meter_start=transaction.meter_start,
+                        timestamp=rest[0],
+                        reservation_id=transaction.reservation_id,
+                    )
+                )
+                if reply is None:
+                    return  # tried again at the next reconciliation
+                transaction.id = int(reply.transaction_id)
+                transaction.unsent = False
+                self._cache(transaction.id_tag, reply.id_tag_info)
+                if (
+                    reply.id_tag_info["status"] != _ACCEPTED
+                    and self.model.transaction is transaction
+                    and self.config["StopTransactionOnInvalidId"] == "true"
+                ):
+                    self.model.stop_reason = "DeAuthorized"
+            else:
+                meter_stop, timestamp, reason = rest
+                await self._call(
+                    call.StopTransaction(
+                        meter_stop=meter_stop,
+                        timestamp=timestamp,
+                        transaction_id=transaction.id,
+                        reason=reason,
+                        id_tag=transaction.id_tag,
+                    )
+                )
+            self._queued.pop(0)
+
+    async def _notify_firmware(self, status: str) -> None:
+        self.firmware_status = status
+        await self._call(call.FirmwareStatusNotification(status=status))
+
+    async def _download_firmware(self, location: str) -> None:
+        await self._notify_firmware("Downloading")
+        image = await self._fetch(location)
+        if image is None:
+            await self._notify_firmware("DownloadFailed")
+            return
+        await self._notify_firmware("Downloaded")
+        self._image_waiting = (_image_version(image),)
+        self._wake_up()
+
+    async def _fetch(self, location: str) -> bytes | None:
+        """GET the image (HTTP only: FTP is not simulated)."""
+        self.downloads.append(location)
+        if self._session is None or not location.startswith(("http://", "https://")):
+            return None
+        try:
+            async with self._session.get(
+                location, timeout=aiohttp.ClientTimeout(total=10)
+            ) as response:
+                if response.status != 200:
+                    return None
+                return await response.read()
+        except aiohttp.ClientError, OSError, TimeoutError:
+            return None
+
+    async def _install_image(self) -> None:
+        """Install a downloaded image (no session runs), then reboot."""
+        waiting, self._image_waiting = self._image_waiting, None
+        if waiting is None:
+            return
+        await self._notify_firmware("Installing")
+        (version,) = waiting
+        if version is None:
+            await self._notify_firmware("InstallationFailed")
+            return
+        self.firmware = version
+        self._report_installed = True
+        self._reset_type = "Hard"
+
+    async def _upload_diagnostics(self, location: str, name: str) -> None:
+        self.diagnostics_status = "Uploading"
+        await self._call(call.DiagnosticsStatusNotification(status="Uploading"))
+        self.uploads.append(location)
+        uploaded = False
+        if self._session is not None and location.startswith(("http://", "https://")):
+            url = f"{location}{name}" if location.endswith("/") else location
+            log = "\n".join(
+                [f"{self.describe()}", *(f"{k}={v}" for k, v in self.config.items())]
+            )
+            try:
+                async with self._session.post(
+                    url,
+                    data=log.encode(),
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    timeout=aiohttp.ClientTimeout(total=10),
+                ) as response:
+                    uploaded = response.status < 300
+            except aiohttp.ClientError, OSError, TimeoutError:
+                uploaded = False
+        self.diagnostics_status = "Uploaded" if uploaded else "UploadFailed"
+        await self._call(
+            call.DiagnosticsStatusNotification(status=self.diagnostics_status)
+        )
 
     def _is_stopping(self) -> bool:
         return self._stopping
@@ -1468,6 +1950,7 @@ class Mq200Simulator:
             self._boot_due = clock + (interval or BOOT_RETRY_SECONDS)
             return
         self._boot_due = math.inf
+        self._must_boot = False
         if interval > 0:
             self.config["HeartbeatInterval"] = str(interval)
         self.heartbeat_interval = int(self.config["HeartbeatInterval"])
@@ -1485,7 +1968,7 @@ class Mq200Simulator:
             return math.inf
         if not self._accepted.is_set():
             return self._boot_due
-        return min(self._heartbeat_due, self._meter_due)
+        return min(self._heartbeat_due, self._meter_due, self._firmware_due)
 
     async def _fire(self) -> None:
         clock = self.model.clock
@@ -1503,6 +1986,11 @@ class Mq200Simulator:
             )
             if self.model.transaction is not None or self.idle_meter_values:
                 await self.send_meter_values()
+        if self._firmware_due <= clock:
+            self._firmware_due = math.inf
+            location, self._firmware_location = self._firmware_location, None
+            if location is not None:
+                self._spawn(self._download_firmware(location))
 
     async def _run_clock(self, seconds: float) -> None:
         """Advance the model to clock + seconds, firing timers on the way."""
@@ -1514,6 +2002,8 @@ class Mq200Simulator:
         model.advance(max(0.0, target - model.clock))
         if self._cp is not None:
             await self._reconcile()
+        else:
+            self._offline_step()
 
     async def _reconcile(self) -> None:
         """Send what the state calls for: triggered messages, statuses, transactions."""
@@ -1522,6 +2012,10 @@ class Mq200Simulator:
             await self._send_triggered(message, connector)
         if not self._accepted.is_set():
             return
+        await self._flush_queue()
+        if self._report_installed:
+            self._report_installed = False
+            await self._notify_firmware("Installed")
         model = self.model
         transaction = model.transaction
         reason = model.stop_reason
@@ -1536,6 +2030,8 @@ class Mq200Simulator:
         if model.wants_transaction:
             await self._start_transaction()
             await self._report_statuses()
+        if self._image_waiting is not None and model.transaction is None:
+            await self._install_image()
         if self._reset_type is not None:
             self._reset_type = None
             self._accepted.clear()
@@ -1551,26 +2047,55 @@ class Mq200Simulator:
         elif message == "StatusNotification":
             await self.send_status(connector)
         elif message == "DiagnosticsStatusNotification":
-            await self._call(call.DiagnosticsStatusNotification(status="Idle"))
+            busy = self.diagnostics_status == "Uploading"
+            await self._call(
+                call.DiagnosticsStatusNotification(
+                    status=self.diagnostics_status if busy else "Idle"
+                )
+            )
         else:
-            await self._call(call.FirmwareStatusNotification(status="Idle"))
+            busy = self.firmware_status in {"Downloading", "Downloaded", "Installing"}
+            await self._call(
+                call.FirmwareStatusNotification(
+                    status=self.firmware_status if busy else "Idle"
+                )
+            )
 
     async def _start_transaction(self) -> None:
         model = self.model
         remote = model.remote_id_tag is not None
-        id_tag = model.remote_id_tag or model.id_tag
-        model.remote_id_tag = None
-        if not remote or self.config["AuthorizeRemoteTxRequests"] == "true":
+        id_tag = model.starting_tag
+        model.remote_id_tag = model.presented_tag = None
+        listed = self._listed(id_tag)
+        reservation = model.reservation
+        parent = listed.get("parent_id_tag") if listed else None
+        if reservation is not None and not reservation.admits(id_tag, parent):
+            # Another card at a reserved connector: refused on the spot.
+            model.refused = True
+            return
+        if remote and self.config["AuthorizeRemoteTxRequests"] != "true":
+            pass
+        elif (
+            listed is not None
+            and listed["status"] == _ACCEPTED
+            and self.config["LocalPreAuthorize"] == "true"
+        ):
+            pass  # on the local list (or in the cache): no need to ask
+        else:
             reply = await self._call(call.Authorize(id_tag=id_tag))
             if reply is None or reply.id_tag_info["status"] != _ACCEPTED:
+                if reply is not None:
+                    self._cache(id_tag, reply.id_tag_info)
                 model.refused = True
                 return
+            self._cache(id_tag, reply.id_tag_info)
         meter_start = int(model.energy_wh)
         now = self._now()
         if self.quirks.transaction_started:
             await self._transaction_started(id_tag, now)
         starting = self._starting = asyncio.Event()
         self._start_answered = False
+        reservation_id = reservation.id if reservation is not None else None
         try:
             reply = await self._call(
                 call.StartTransaction(
@@ -1578,15 +2103,22 @@ class Mq200Simulator:
                     id_tag=id_tag,
                     meter_start=meter_start,
                     timestamp=now,
+                    reservation_id=reservation_id,
                 )
             )
             if reply is None:
                 model.refused = True
                 return
+            model.reservation = None
             transaction = Transaction(
-                int(reply.transaction_id), id_tag, meter_start, model.clock
+                int(reply.transaction_id),
+                id_tag,
+                meter_start,
+                model.clock,
+                reservation_id=reservation_id,
             )
             model.transaction = transaction
+            self._cache(id_tag, reply.id_tag_info)
         finally:
             self._starting = None
             starting.set()
@@ -1672,6 +2204,7 @@ class Mq200Simulator:
 
     def _begin_drop(self, delay: float) -> None:
         """Close the connection from the driver task itself (a reset)."""
+        self._must_boot = True
         self._prepare_drop(True, delay)
         ws = self._ws
         if ws is None:  # pragma: no cover - the driver runs only while connected
@@ -1728,6 +2261,17 @@ class Mq200Simulator:
         self._boot_due = self.model.clock
         self._heartbeat_due = self._meter_due = math.inf
         self._accepted.clear()
+        if not self.boot_on_reconnect and not self._must_boot:
+            # Only the connection was lost: it carries on as accepted.
+            clock = self.model.clock
+            self._boot_due = math.inf
+            self._heartbeat_due = (
+                clock + self.heartbeat_interval if self.heartbeat_interval else math.inf
+            )
+            self._meter_due = (
+                clock + self.meter_interval if self.meter_interval else math.inf
+            )
+            self._accepted.set()
         self._connected.set()
         driver = asyncio.get_running_loop().create_task(
             self._drive(), name=f"mq200-{self.charge_point_id}-driver"
@@ -1775,13 +2319,21 @@ class Mq200Simulator:
             return
 
 
-def _not_supported_error() -> Exception:
+def _not_supported_error(description: str = "Smart Charging is disabled") -> Exception:
     from ocpp.exceptions import (  # type: ignore[import-untyped, unused-ignore]  # noqa: PLC0415
         NotSupportedError,
     )
 
-    error: Exception = NotSupportedError(description="Smart Charging is disabled")
+    error: Exception = NotSupportedError(description=description)
     return error
+
+
+def _image_version(image: bytes) -> str | None:
+    """Return the version in an MQ 200 image's first line (None: not an image)."""
+    first = image.split(b"\n", 1)[0].decode("ascii", "replace").split()
+    if len(first) == 3 and first[:2] == ["MQ200", "firmware"]:
+        return first[2]
+    return None
 
 
 # ---------------------------------------------------------------- fleets

@@ -39,6 +39,7 @@ from custom_components.evse_local import PLATFORMS
 from custom_components.evse_local import config_flow as flow_module
 from custom_components.evse_local.const import DOMAIN
 from custom_components.evse_local.helpers import translate_error
+from custom_components.evse_local.ocpp_services import async_setup_ocpp_services
 from custom_components.evse_local.protocols import errors as protocol_errors
 from custom_components.evse_local.services import async_setup_services
 
@@ -199,9 +200,10 @@ def _package_sources() -> Iterator[tuple[Path, ast.Module]]:
 
 
 def _registered_services() -> dict[str, Any]:
-    """Name -> schema of every action ``async_setup_services`` registers."""
+    """Name -> schema of every action ``async_setup`` registers."""
     hass = MagicMock()
     async_setup_services(hass)
+    async_setup_ocpp_services(hass)
     services: dict[str, Any] = {}
     for call in hass.services.async_register.call_args_list:
         domain, name = call.args[:2]
@@ -509,6 +511,7 @@ def _flow_usage() -> dict[str, set[str]]:
         "config_steps": set(),
         "options_steps": set(),
         "menu_options": set(),
+        "options_menu_options": set(),
         "errors": set(),
         "aborts": set(),
         "calls": set(),
@@ -516,6 +519,7 @@ def _flow_usage() -> dict[str, set[str]]:
     }
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         steps = "options_steps" if "Options" in cls.name else "config_steps"
+        menus = "options_menu_options" if "Options" in cls.name else "menu_options"
         for node in ast.walk(cls):
             if isinstance(node, ast.keyword) and node.arg == "step_id":
                 step = _text(node.value)
@@ -523,7 +527,7 @@ def _flow_usage() -> dict[str, set[str]]:
                 usage[steps].add(step)
             if isinstance(node, ast.keyword) and node.arg == "menu_options":
                 assert isinstance(node.value, ast.List)
-                usage["menu_options"] |= {
+                usage[menus] |= {
                     text for item in node.value.elts if (text := _text(item))
                 }
             if (
@@ -562,6 +566,16 @@ def _flow_usage() -> dict[str, set[str]]:
                 and (error := _text(node.value))
             ):
                 usage["errors"].add(error)
+    # The cards form shows an IdTagError's key as its error.
+    cards = ast.parse((PACKAGE / "id_tags.py").read_text(encoding="utf-8"))
+    for node in ast.walk(cards):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "IdTagError"
+            and (error := _text(node.args[0]))
+        ):
+            usage["errors"].add(error)
     calls = usage["calls"]
     # Aborts Home Assistant's flow helpers raise on our behalf.
     if calls & {"_abort_if_unique_id_configured", "_async_abort_entries_match"}:
@@ -588,7 +602,14 @@ def test_config_flow_translations() -> None:
     assert set(config["step"]) == usage["config_steps"]
     assert set(STRINGS["options"]["step"]) == usage["options_steps"]
     assert set(config["step"]["user"]["menu_options"]) == usage["menu_options"]
-    # Options-only errors (the OCPP meter interval) live in options.error.
+    options_menus = {
+        option
+        for step in STRINGS["options"]["step"].values()
+        for option in step.get("menu_options", {})
+    }
+    assert options_menus == usage["options_menu_options"]
+    # Options-only errors (the OCPP meter interval, the cards) live in
+    # options.error.
     assert set(config["error"]) | set(STRINGS["options"]["error"]) == usage["errors"]
     assert set(config["abort"]) <= usage["aborts"], "unused abort reasons"
 

@@ -48,12 +48,14 @@ from .coordinator import (
 from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
+from .id_tags import async_migrate_free_charging, authorization_from_options
 from .ocpp_server import (
     TlsMismatchError,
     async_acquire_server,
     async_release_server,
     tls_issue_id,
 )
+from .ocpp_services import async_setup_ocpp_services
 from .protocols.charger import Charger
 from .protocols.errors import EvseAuthenticationError, EvseError, EvsePortInUseError
 from .protocols.models import Capability
@@ -87,6 +89,18 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once, for every charger."""
     async_setup_services(hass)
+    async_setup_ocpp_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
+    """Bring an entry from an older version to this one."""
+    if entry.version > 1:
+        return False  # from a newer release: cannot be read
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(
+            entry, options=async_migrate_free_charging(hass, entry), minor_version=2
+        )
     return True
 
 
@@ -229,6 +243,7 @@ async def _async_accept_ocpp_charger(
         password=entry.data.get(CONF_PASSWORD),
         meter_interval=int(entry.options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL)),
     )
+    station.set_authorization(authorization_from_options(entry.options))
     return OcppCharger(
         station,
         max_current=int(entry.data.get(CONF_MAX_CURRENT, DEFAULT_OCPP_MAX_CURRENT)),

@@ -6,6 +6,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -35,6 +36,7 @@ from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    DateTimeSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -50,6 +52,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.helpers.typing import DiscoveryInfoType
+from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from .const import (
@@ -63,9 +66,11 @@ from .const import (
     CONF_CIRCUIT_METER,
     CONF_CONTROL_INTERVAL,
     CONF_FALLBACK_CURRENT,
+    CONF_FREE_CHARGING,
     CONF_GRID_POWER,
     CONF_GRID_POWER_SIGN,
     CONF_GROUP_ID,
+    CONF_ID_TAGS,
     CONF_KIND,
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
@@ -109,6 +114,15 @@ from .const import (
 from .energy import J1772_MIN_CURRENT, Policy
 from .group import charger_entries, group_entries, group_of
 from .helpers import async_connect
+from .id_tags import (
+    IdTagError,
+    async_apply,
+    authorization_from_options,
+    loaded_station,
+    new_id_tag,
+    options_with,
+    without_id_tags,
+)
 from .ocpp_server import (
     async_ssl_context,
     running_ports,
@@ -125,6 +139,7 @@ from .protocols.errors import (
 )
 from .protocols.models import DeviceInfo
 from .protocols.ocpp import valid_charge_point_id
+from .protocols.ocpp.authorization import Authorization
 from .runtime import EvseConfigEntry, is_group
 
 if TYPE_CHECKING:
@@ -348,7 +363,15 @@ _ELECTRICAL_FIELDS: dict[Any, Any] = {
 }
 # Set at run time by the solar mode select and the delay numbers: an options
 # flow keeps them.
-_RUNTIME_OPTIONS = (CONF_SOLAR_MODE, CONF_START_DELAY, CONF_STOP_DELAY)
+# Options kept when a form without them is saved: set by entities, actions or
+# the cards form.
+_RUNTIME_OPTIONS = (
+    CONF_SOLAR_MODE,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+    CONF_ID_TAGS,
+    CONF_FREE_CHARGING,
+)
 _NUMERIC_OPTIONS = (
     CONF_METER_INTERVAL,
     CONF_CIRCUIT_LIMIT,
@@ -470,10 +493,56 @@ def _kept(options: Mapping[str, Any]) -> dict[str, Any]:
     return {key: options[key] for key in _RUNTIME_OPTIONS if key in options}
 
 
+# The cards form: the new card's fields, the cards to remove, free charging.
+CONF_NEW_ID_TAG = "new_id_tag"
+CONF_REMOVE_ID_TAGS = "remove_id_tags"
+CONF_EXPIRY = "expiry"
+CONF_PARENT_ID_TAG = "parent_id_tag"
+_ID_TAG_ERROR_FIELDS = {
+    "invalid_id_tag": CONF_NEW_ID_TAG,
+    "id_tag_exists": CONF_NEW_ID_TAG,
+    "expiry_in_past": CONF_EXPIRY,
+}
+
+
+def _cards_text(authorization: Authorization) -> str:
+    return ", ".join(f"{tag.name} ({tag.id_tag})" for tag in authorization.tags)
+
+
+def _id_tags_schema(authorization: Authorization) -> probatio.Schema:
+    fields: dict[Any, Any] = {
+        probatio.Required(CONF_FREE_CHARGING): BooleanSelector(),
+        probatio.Optional(CONF_NEW_ID_TAG): TextSelector(
+            TextSelectorConfig(autocomplete="off")
+        ),
+        probatio.Optional(CONF_NAME): TextSelector(),
+        probatio.Optional(CONF_EXPIRY): DateTimeSelector(),
+        probatio.Optional(CONF_PARENT_ID_TAG): TextSelector(
+            TextSelectorConfig(autocomplete="off")
+        ),
+    }
+    if authorization.tags:
+        fields[probatio.Optional(CONF_REMOVE_ID_TAGS)] = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(
+                        value=tag.id_tag, label=f"{tag.name} ({tag.id_tag})"
+                    )
+                    for tag in authorization.tags
+                ],
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+    return probatio.Schema(fields)
+
+
 class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a charger: typed in, or found on the network."""
 
     VERSION = 1
+    # 1.2: OCPP cards are answered from the owner's list (see id_tags.py).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Nothing discovered yet."""
@@ -927,10 +996,19 @@ class EvseLocalConfigFlow(ConfigFlow, domain=DOMAIN):
 class EvseOptionsFlow(OptionsFlowWithReload):
     """Options that change how the integration talks to the charger."""
 
+    # An OCPP charger's options start with a menu: its settings, or its cards.
+    _settings_chosen = False
+
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and save the options."""
+        if (
+            user_input is None
+            and not self._settings_chosen
+            and self.config_entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP
+        ):
+            return await self.async_step_ocpp_menu()
         options = self.config_entry.options
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -1036,6 +1114,80 @@ class EvseOptionsFlow(OptionsFlowWithReload):
             # disconnect the charger.
             self.automatic_reload = False
         return self.async_create_entry(data=options)
+
+    async def async_step_ocpp_menu(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer an OCPP charger's settings, or its cards."""
+        return self.async_show_menu(
+            step_id="ocpp_menu", menu_options=["settings", "id_tags"]
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the charger's settings (an OCPP charger's menu leads here)."""
+        self._settings_chosen = True
+        return await self.async_step_init()
+
+    async def async_step_id_tags(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Edit the cards (RFID id tags) that may charge: add, remove, free charging.
+
+        Saved without a reload: the station answers from the new list at
+        once and the charger gets its copy now (or when it connects).
+        """
+        entry = self.config_entry
+        authorization = authorization_from_options(entry.options)
+        station = loaded_station(entry)
+        errors: dict[str, str] = {}
+        placeholders = {"cards": _cards_text(authorization) or "-"}
+        if user_input is not None:
+            try:
+                authorization = without_id_tags(
+                    authorization, list(user_input.get(CONF_REMOVE_ID_TAGS, []))
+                )
+                if new := str(user_input.get(CONF_NEW_ID_TAG) or "").strip():
+                    expiry = user_input.get(CONF_EXPIRY)
+                    authorization = new_id_tag(
+                        authorization,
+                        id_tag=new,
+                        name=user_input.get(CONF_NAME),
+                        expiry=dt_util.parse_datetime(expiry) if expiry else None,
+                        parent=user_input.get(CONF_PARENT_ID_TAG),
+                        capacity=station.local_list_capacity if station else None,
+                    )
+            except IdTagError as err:
+                errors[_ID_TAG_ERROR_FIELDS.get(err.key, "base")] = err.key
+                placeholders |= err.placeholders
+            else:
+                options = options_with(
+                    entry.options,
+                    replace(
+                        authorization,
+                        free_charging=bool(user_input[CONF_FREE_CHARGING]),
+                    ),
+                )
+                await async_apply(self.hass, entry, options)
+                self.automatic_reload = False
+                return self.async_create_entry(data=options)
+        refused = station.snapshot.refused_id_tag if station else None
+        return self.async_show_form(
+            step_id="id_tags",
+            data_schema=self.add_suggested_values_to_schema(
+                _id_tags_schema(authorization),
+                user_input
+                or {
+                    CONF_FREE_CHARGING: authorization.free_charging,
+                    CONF_NEW_ID_TAG: refused
+                    if refused and authorization.find(refused) is None
+                    else None,
+                },
+            ),
+            description_placeholders=placeholders,
+            errors=errors,
+        )
 
 
 class GroupOptionsFlow(OptionsFlowWithReload):

@@ -48,6 +48,9 @@ OCPP_HEARTBEAT_INTERVAL: Final = 60
 CONF_METER_INTERVAL: Final = "meter_interval"
 OCPP_METER_INTERVAL: Final = 10
 OCPP_METER_INTERVAL_RANGE: Final = (5, 900)
+# The owner's RFID cards (options), and whether any card may charge.
+CONF_ID_TAGS: Final = "id_tags"
+CONF_FREE_CHARGING: Final = "free_charging"
 
 # Energy management: charging groups and solar charging.
 CONF_KIND: Final = "kind"

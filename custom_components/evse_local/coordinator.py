@@ -27,6 +27,7 @@ from .const import (
     PUSH_RETRY_INITIAL,
     PUSH_RETRY_MAX,
 )
+from .id_tags import async_track_local_list
 from .limits import UNPLUG_READINGS, SessionLimitEnforcer
 from .protocols.charger import Charger
 from .protocols.errors import (
@@ -37,6 +38,7 @@ from .protocols.errors import (
 )
 from .protocols.models import Capability, ChargerSnapshot, ChargerState, ChargeTimer
 from .protocols.ocpp import OcppCharger
+from .protocols.ocpp.authorization import LocalListStatus
 
 LIMIT_STORAGE_VERSION = 1
 CHARGER_STORAGE_VERSION = 1
@@ -118,6 +120,7 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
         # An outage was logged: its end gets one line too (push chargers;
         # Home Assistant's coordinator logs a poll's recovery itself).
         self._outage_logged = False
+        self._local_list_shown = LocalListStatus.UNMANAGED
         super().__init__(
             hass,
             LOGGER,
@@ -477,6 +480,10 @@ class EvseCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
                     model=info.model,
                     sw_version=info.firmware,
                 )
+        list_status = charger.station.local_list_status
+        if list_status is not self._local_list_shown:
+            self._local_list_shown = list_status
+            async_track_local_list(self.hass, self.config_entry, list_status)
         refused = charger.station.profiles_refused
         if refused == self._profiles_refused_shown:
             return

@@ -39,12 +39,16 @@ from .entity import (
     EvseEntity,
     async_add_supported_entities,
     energy_manager,
+    has_capability,
 )
 from .protocols.energy_guard import LifetimeEnergyGuard, rated_power_w
 from .protocols.models import (
+    Capability,
     ChargerError,
     ChargerSnapshot,
     ChargerState,
+    DiagnosticsStatus,
+    FirmwareStatus,
     OcppErrorCode,
     OcppStatus,
 )
@@ -205,10 +209,13 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         key="session_time",
         translation_key="session_time",
         device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        # Whole minutes, as it is shown: a new state every second is noise
+        # for the recorder and for every dashboard following the states.
+        native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        value_fn=lambda snapshot: snapshot.session_time,
+        value_fn=lambda snapshot: (
+            None if snapshot.session_time is None else snapshot.session_time // 60
+        ),
         has_fn=lambda snapshot: snapshot.session_time is not None,
     ),
     EvseSensorDescription(
@@ -332,6 +339,51 @@ DESCRIPTIONS: tuple[EvseSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot: snapshot.last_heartbeat,
         has_fn=lambda snapshot: snapshot.last_heartbeat is not None,
+    ),
+    EvseSensorDescription(
+        # The card of the current or last session: its owner's name for it.
+        key="session_card",
+        translation_key="session_card",
+        value_fn=lambda snapshot: snapshot.id_tag_name or snapshot.id_tag,
+        has_fn=has_capability(Capability.ID_TAGS),
+        attributes_fn=lambda coordinator: {"id_tag": coordinator.data.id_tag},
+    ),
+    EvseSensorDescription(
+        # What to add to the owner's list to let that card charge.
+        key="refused_card",
+        translation_key="refused_card",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.refused_id_tag,
+        has_fn=has_capability(Capability.ID_TAGS),
+    ),
+    EvseSensorDescription(
+        key="reserved_until",
+        translation_key="reserved_until",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda snapshot: snapshot.reserved_until,
+        has_fn=has_capability(Capability.RESERVATION),
+    ),
+    EvseSensorDescription(
+        key="firmware_status",
+        translation_key="firmware_status",
+        device_class=SensorDeviceClass.ENUM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        options=[status.value for status in FirmwareStatus],
+        value_fn=lambda snapshot: (
+            (snapshot.firmware_status or FirmwareStatus.IDLE).value
+        ),
+        has_fn=has_capability(Capability.FIRMWARE),
+    ),
+    EvseSensorDescription(
+        key="diagnostics_status",
+        translation_key="diagnostics_status",
+        device_class=SensorDeviceClass.ENUM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        options=[status.value for status in DiagnosticsStatus],
+        value_fn=lambda snapshot: (
+            (snapshot.diagnostics_status or DiagnosticsStatus.IDLE).value
+        ),
+        has_fn=has_capability(Capability.FIRMWARE),
     ),
     EvseSensorDescription(
         key="wifi_signal",

@@ -132,11 +132,24 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Wait (in real time: network I/O) until ``condition`` holds.
 
     Polling is deliberate: the condition is state of Home Assistant or of a
-    simulator, which offer no event to await.
+    simulator, which offer no event to await. A condition that fails an
+    assertion (``state_of`` on an entity not created yet) is not met yet;
+    at the timeout that assertion is what the test reports.
     """
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            if condition():
+                return
+            failure: AssertionError | None = None
+        except AssertionError as err:
+            failure = err
+        if loop.time() >= deadline:
+            if failure is not None:
+                raise failure
+            raise TimeoutError
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -801,6 +801,10 @@ async def test_manual_flow_creates_an_entry(hass: HomeAssistant, port: int) -> N
     # Options: no poll interval or EEPROM choice for a charger that pushes
     # everything and keeps its current in a profile; solar inputs remain.
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     schema = result["data_schema"]
     assert schema is not None
     fields = {str(key) for key in schema.schema}
@@ -1231,10 +1235,19 @@ async def test_disagreeing_entries_load_the_same_whatever_the_order(
     await hass.config_entries.async_unload(older.entry_id)
 
 
+async def _open_settings(hass: HomeAssistant, entry: ConfigEntry) -> ConfigFlowResult:
+    """Open an OCPP charger's options and choose its settings in the menu."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "ocpp_menu"
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+
+
 async def _options(
     hass: HomeAssistant, entry: ConfigEntry, meter_interval: int
 ) -> ConfigFlowResult:
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"meter_interval": meter_interval}
     )
@@ -1247,11 +1260,11 @@ async def test_meter_interval_is_an_option_applied_at_once(
 ) -> None:
     """Changed in the options: ChangeConfiguration now, read back, no reload."""
     entry, sim = charger
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _open_settings(hass, entry)
     assert shown_values(result)["meter_interval"] == 10
     assert sim.meter_interval == 10
-    # It was read back at connection too.
-    assert sim.frames_received["GetConfiguration"] == 1
+    # It was read back at connection too (and every key, for diagnostics).
+    assert sim.frames_received["GetConfiguration"] == 2
     sim.reset_counters()
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"meter_interval": 30}
@@ -1314,7 +1327,7 @@ async def test_meter_interval_of_a_group_member(
     """A charger in a group keeps its own meter interval option."""
     entry, sim = charger
     await add_group(hass, [entry])
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _open_settings(hass, entry)
     assert result["step_id"] == "grouped"
     sim.quirks.rejected_keys = {"MeterValueSampleInterval"}
     result = await hass.config_entries.options.async_configure(
@@ -1329,5 +1342,6 @@ async def test_meter_interval_of_a_group_member(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"meter_interval": 20}
+    # The cards' setting stays as it was.
+    assert entry.options == {"meter_interval": 20, "free_charging": True}
     assert sim.meter_interval == 20

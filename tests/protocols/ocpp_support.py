@@ -14,7 +14,8 @@ import contextlib
 import ipaddress
 import json
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,6 +115,8 @@ class TestChargePoint(ChargePoint):
     """A charge point built on the ``ocpp`` library, answering every command."""
 
     __test__ = False
+    # The library's (untyped) reply matcher, for raw_call.
+    _get_specific_response: Callable[[str, float], Awaitable[Any]]
 
     def __init__(self, charge_point_id: str, transport: ClientTransport) -> None:
         super().__init__(charge_point_id, transport, response_timeout=5)
@@ -121,6 +124,11 @@ class TestChargePoint(ChargePoint):
         self.replies = Replies()
         self.commands: list[tuple[str, dict[str, Any]]] = []
         self.configuration: dict[str, str] = {}
+        self.readonly: dict[str, str] = {}
+        """Read-only keys GetConfiguration reports (ChangeConfiguration
+        writes go to ``configuration``)."""
+        self.list_version = 0
+        self.diagnostics_file: str | None = "diagnostics.log"
         self.triggered = asyncio.Event()
 
     async def _answer(
@@ -183,6 +191,90 @@ class TestChargePoint(ChargePoint):
     async def on_trigger_message(self, **payload: Any) -> Any:
         self.triggered.set()
         return await self._answer("TriggerMessage", payload)
+
+    # --- local list, reservation, firmware, configuration ------------------
+
+    async def _refuse_or_wait(self, action: str, payload: dict[str, Any]) -> None:
+        """Record; raise the configured CALLERROR or stay silent."""
+        self.commands.append((action, payload))
+        if action in self.replies.errors:
+            raise getattr(exceptions, self.replies.errors[action])
+        if action in self.replies.statuses and self.replies.statuses[action] is None:
+            await asyncio.sleep(3600)
+
+    @on("GetConfiguration")
+    async def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        await self._refuse_or_wait("GetConfiguration", {"key": key})
+        held = self.configuration | self.readonly
+        names = key or list(held)
+        return call_result.GetConfiguration(
+            configuration_key=[
+                {"key": name, "readonly": name in self.readonly, "value": held[name]}
+                for name in names
+                if name in held
+            ],
+            unknown_key=[name for name in names if name not in held] or None,
+        )
+
+    @on("GetLocalListVersion")
+    async def on_get_local_list_version(self) -> Any:
+        await self._refuse_or_wait("GetLocalListVersion", {})
+        return call_result.GetLocalListVersion(list_version=self.list_version)
+
+    @on("SendLocalList")
+    async def on_send_local_list(self, **payload: Any) -> Any:
+        result = await self._answer("SendLocalList", payload)
+        if result.status == "Accepted":
+            self.list_version = payload["list_version"]
+        return result
+
+    @on("ClearCache")
+    async def on_clear_cache(self, **payload: Any) -> Any:
+        return await self._answer("ClearCache", payload)
+
+    @on("ReserveNow")
+    async def on_reserve_now(self, **payload: Any) -> Any:
+        return await self._answer("ReserveNow", payload)
+
+    @on("CancelReservation")
+    async def on_cancel_reservation(self, **payload: Any) -> Any:
+        return await self._answer("CancelReservation", payload)
+
+    @on("UpdateFirmware")
+    async def on_update_firmware(self, **payload: Any) -> Any:
+        await self._refuse_or_wait("UpdateFirmware", payload)
+        return call_result.UpdateFirmware()
+
+    @on("GetCompositeSchedule")
+    async def on_get_composite_schedule(self, **payload: Any) -> Any:
+        result = await self._answer("GetCompositeSchedule", payload)
+        if result.status != "Accepted":
+            return result
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=payload["connector_id"],
+            schedule_start="2026-11-21T04:40:00.000Z",
+            charging_schedule={
+                "duration": payload["duration"],
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": 16.0}],
+            },
+        )
+
+    async def raw_call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """Send any CALL as JSON (camelCase); the reply frame, decoded."""
+        unique_id = str(uuid.uuid4())
+        async with self._call_lock:
+            await self._send(json.dumps([2, unique_id, action, payload]))
+            reply = await self._get_specific_response(unique_id, 5)
+        if reply.message_type_id == 4:
+            return [4, unique_id, reply.error_code]
+        return [3, unique_id, reply.payload]
+
+    @on("GetDiagnostics")
+    async def on_get_diagnostics(self, **payload: Any) -> Any:
+        await self._refuse_or_wait("GetDiagnostics", payload)
+        return call_result.GetDiagnostics(file_name=self.diagnostics_file)
 
     # --- cp -> cs helpers --------------------------------------------------
 

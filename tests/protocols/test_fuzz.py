@@ -10,6 +10,7 @@ of the guard never decreases.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -426,6 +427,9 @@ class _Socket:
     async def send_str(self, text: str) -> None:
         self.sent.append(text)
 
+    async def close(self, *, code: int, message: bytes) -> None:
+        self.closed = True
+
 
 @FUZZ
 @given(
@@ -463,6 +467,9 @@ async def test_meter_values_frames(frames: list[str]) -> None:
     for reply in socket.sent:
         assert json.loads(reply)[0] in (3, 4)
     assert_sane(station.snapshot)
+    # Closing cancels what the connection started (the reconnect recovery).
+    await connection.close("fuzzed")
+    await asyncio.sleep(0)
 
 
 # --- the lifetime energy guard -------------------------------------------------

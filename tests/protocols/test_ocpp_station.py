@@ -109,7 +109,12 @@ async def test_configuration_refused_entirely(loopback_sockets: None) -> None:
         client = await connect(session, system, "OLD")
         client.cp.replies.errors["ChangeConfiguration"] = "NotImplementedError"
         await client.cp.boot()
-        await eventually(lambda: len(client.cp.commands) == 3)
+        # Then its configuration is read (for diagnostics and list limits).
+        await eventually(
+            lambda: ("GetConfiguration", {"key": None}) in client.cp.commands
+        )
+        changes = [a for a, _ in client.cp.commands if a == "ChangeConfiguration"]
+        assert len(changes) == 3
         assert station.accepted_measurands is None
         # A charger that does not answer at all: configuration gives up quietly.
         client.cp.replies.errors.clear()

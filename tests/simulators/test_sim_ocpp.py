@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import io
 import json
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,7 @@ from simulators.ocpp_mq200 import (
     CONFIG_KEYS,
     SUPPORTED_MEASURANDS,
     ChargingProfile,
+    LocalListRefusal,
     start_fleet,
     stop_fleet,
 )
@@ -995,9 +997,12 @@ async def test_data_transfer_and_unknown_actions(
 ) -> None:
     reply = await cs.send("MQ200-1", call.DataTransfer(vendor_id="com.example"))
     assert reply.status == "UnknownVendorId"
+    # The security whitepaper's messages are not the MQ 200's.
     with pytest.raises(Exception, match=r"NotImplemented|No handler"):
-        await cs.cps["MQ200-1"].call(call.ClearCache(), suppress=False)
-    assert sim.frames_sent["ClearCache.error"] == 1
+        await cs.cps["MQ200-1"].call(
+            call.ExtendedTriggerMessage(requested_message="Heartbeat"), suppress=False
+        )
+    assert sim.frames_sent["ExtendedTriggerMessage.error"] == 1
     assert sim.connected
 
 
@@ -1309,3 +1314,402 @@ def test_quirks_default_off(quirks: Mq200Quirks) -> None:
             quirks.ignored_keys,
         ]
     )
+
+
+# ---------------------------------------------------------------- cards
+
+
+def card(id_tag: str, status: str = "Accepted", **info: Any) -> dict[str, Any]:
+    return {"id_tag": id_tag, "id_tag_info": {"status": status, **info}}
+
+
+async def test_rfid_card_on_the_local_list_starts_at_once(
+    cs: MiniCs, sim: Mq200Simulator
+) -> None:
+    """LocalPreAuthorize: a listed card charges without asking the CS."""
+    assert (await cs.send("MQ200-1", call.GetLocalListVersion())).list_version == 0
+    reply = await cs.send(
+        "MQ200-1",
+        call.SendLocalList(
+            list_version=1,
+            update_type="Full",
+            local_authorization_list=[card("ALICE")],
+        ),
+    )
+    assert reply.status == "Accepted"
+    sim.model.auto_start = False
+    cs.log.clear()
+    sim.model.plug_in()
+    await sim.sync()
+    assert sim.model.status == "Preparing"  # no card yet
+    await sim.swipe("alice")
+    assert "Authorize" not in cs.actions()
+    assert cs.payloads("StartTransaction")[0]["id_tag"] == "alice"
+    assert sim.model.status == "Charging"
+    sim.model.unplug()
+    await sim.sync()
+    # An unknown card is asked for; refused, it does not start.
+    cs.authorize_status = "Invalid"
+    sim.model.plug_in()
+    await sim.swipe("STRANGER")
+    assert cs.payloads("Authorize")[-1]["id_tag"] == "STRANGER"
+    assert sim.model.status == "Preparing"
+    assert sim.model.refused
+
+
+async def test_local_list_updates_are_checked(cs: MiniCs, sim: Mq200Simulator) -> None:
+    async def send(version: int, kind: str, entries: list[dict[str, Any]]) -> str:
+        reply = await cs.send(
+            "MQ200-1",
+            call.SendLocalList(
+                list_version=version,
+                update_type=kind,
+                local_authorization_list=entries,
+            ),
+        )
+        return str(reply.status)
+
+    assert await send(3, "Full", [card("A"), card("B")]) == "Accepted"
+    assert await send(3, "Differential", [card("C")]) == "VersionMismatch"
+    assert await send(4, "Differential", [card("C"), {"id_tag": "a"}]) == "Accepted"
+    assert sorted(sim.snapshot()["local_list"]) == ["B", "C"]
+    assert sim.local_list_version == 4
+    too_many = [card(f"T{n}") for n in range(101)]
+    assert await send(5, "Full", too_many) == "Failed"
+    await cs.send("MQ200-1", call.ChangeConfiguration("LocalAuthListEnabled", "false"))
+    assert (await cs.send("MQ200-1", call.GetLocalListVersion())).list_version == -1
+    assert await send(5, "Full", []) == "Failed"
+
+
+async def test_local_list_refusals(cs: MiniCs) -> None:
+    quirks = Mq200Quirks(local_list=LocalListRefusal.NOT_SUPPORTED)
+    async with Mq200Simulator(cs.url, "MQ200-L", time_factor=0, quirks=quirks) as sim:
+        await sim.wait_accepted()
+        with pytest.raises(Exception, match="NotSupported"):
+            await cs.cps["MQ200-L"].call(call.GetLocalListVersion(), suppress=False)
+        with pytest.raises(Exception, match="NotSupported"):
+            await cs.cps["MQ200-L"].call(
+                call.SendLocalList(list_version=1, update_type="Full"), suppress=False
+            )
+        sim.quirks.local_list = LocalListRefusal.FAILED
+        reply = await cs.send(
+            "MQ200-L", call.SendLocalList(list_version=1, update_type="Full")
+        )
+        assert reply.status == "Failed"
+
+
+async def test_cache_expiry_and_clear_cache(cs: MiniCs, sim: Mq200Simulator) -> None:
+    """A card accepted online is cached; expiry and ClearCache end that."""
+    sim.model.auto_start = False
+    sim.model.plug_in()
+    await sim.swipe("CACHED")
+    assert cs.actions().count("Authorize") == 1
+    assert "cached" in sim.auth_cache
+    sim.model.unplug()
+    await sim.sync()
+    sim.model.plug_in()
+    await sim.swipe("CACHED")
+    assert cs.actions().count("Authorize") == 1  # from the cache this time
+    sim.model.unplug()
+    await sim.sync()
+    assert (await cs.send("MQ200-1", call.ClearCache())).status == "Accepted"
+    assert not sim.auth_cache
+    expired = (START - timedelta(days=1)).isoformat()
+    await cs.send(
+        "MQ200-1",
+        call.SendLocalList(
+            list_version=1,
+            update_type="Full",
+            local_authorization_list=[card("OLD", expiry_date=expired)],
+        ),
+    )
+    cs.authorize_status = "Expired"
+    sim.model.plug_in()
+    await sim.swipe("OLD")
+    assert cs.actions().count("Authorize") == 2  # expired on the list: asked
+    assert sim.model.refused
+
+
+async def test_offline_card_and_queued_transaction(cs: MiniCs) -> None:
+    """Central system away: a listed card charges; the messages follow later."""
+    sim = Mq200Simulator(
+        cs.url,
+        "MQ200-OFF",
+        time_factor=0,
+        reconnect_delay=0.05,
+        boot_on_reconnect=False,
+        meter_interval=10,
+        model=Mq200Model(auto_start=False, start_time=START),
+    )
+    async with sim:
+        await sim.wait_accepted()
+        await cs.send(
+            "MQ200-OFF",
+            call.SendLocalList(
+                list_version=1,
+                update_type="Full",
+                local_authorization_list=[card("HOME")],
+            ),
+        )
+        await sim.close_connection(reconnect=False)
+        await until(lambda: not sim.connected)
+        cs.log.clear()
+        sim.model.plug_in()
+        await sim.swipe("STRANGER")  # AllowOfflineTxForUnknownId: true
+        assert sim.model.transaction is not None
+        sim.model.unplug()
+        await sim.sync()
+        sim.config["AllowOfflineTxForUnknownId"] = "false"
+        sim.model.plug_in()
+        await sim.swipe("NOBODY")
+        assert sim.model.transaction is None
+        assert sim.model.refused
+        sim.model.unplug()
+        await sim.sync()
+        sim.model.plug_in()
+        await sim.swipe("HOME")
+        assert sim.model.status == "Charging"
+        await sim.advance(60)
+        assert sim.model.energy_wh > 0
+        assert cs.actions() == []
+        await sim.reconnect()
+        await sim.wait_accepted()
+        await sim.sync()
+        assert "BootNotification" not in cs.actions()  # only the network was gone
+        assert [a for a in cs.actions() if "Transaction" in a] == [
+            "StartTransaction",
+            "StopTransaction",
+            "StartTransaction",
+        ]
+        starts = cs.payloads("StartTransaction")
+        assert [s["id_tag"] for s in starts] == ["STRANGER", "HOME"]
+        stop = cs.payloads("StopTransaction")[0]
+        assert stop["transaction_id"] == cs.next_transaction - 1
+        assert sim.transaction_id == cs.next_transaction
+        await sim.advance(10)
+        assert cs.payloads("MeterValues")[-1]["transaction_id"] == sim.transaction_id
+
+
+# ---------------------------------------------------------------- reservation
+
+
+async def test_reservation_keeps_the_connector_for_one_card(
+    cs: MiniCs, sim: Mq200Simulator
+) -> None:
+    expiry = (START + timedelta(minutes=30)).isoformat()
+    reply = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="ALICE", reservation_id=5
+        ),
+    )
+    assert reply.status == "Accepted"
+    await sim.sync()
+    assert cs.statuses()[-1] == "Reserved"
+    other = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="BOB", reservation_id=6
+        ),
+    )
+    assert other.status == "Occupied"
+    sim.model.auto_start = False
+    sim.model.plug_in()
+    await sim.swipe("BOB")
+    assert sim.model.refused  # not the reserved card: refused on the spot
+    assert "Authorize" not in cs.actions()
+    await sim.swipe("alice")
+    start = cs.payloads("StartTransaction")[-1]
+    assert start["reservation_id"] == 5
+    assert sim.model.reservation is None
+    busy = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="BOB", reservation_id=7
+        ),
+    )
+    assert busy.status == "Occupied"
+
+
+async def test_reservation_expires_and_can_be_cancelled(
+    cs: MiniCs, sim: Mq200Simulator
+) -> None:
+    expiry = (START + timedelta(seconds=60)).isoformat()
+    for reservation_id in (1, 2):
+        reply = await cs.send(
+            "MQ200-1",
+            call.ReserveNow(
+                connector_id=1,
+                expiry_date=expiry,
+                id_tag="ALICE",
+                reservation_id=reservation_id,
+            ),
+        )
+        assert reply.status == "Accepted" if reservation_id == 1 else "Occupied"
+    wrong = await cs.send("MQ200-1", call.CancelReservation(reservation_id=9))
+    assert wrong.status == "Rejected"
+    assert (
+        await cs.send("MQ200-1", call.CancelReservation(reservation_id=1))
+    ).status == "Accepted"
+    await sim.sync()
+    assert cs.statuses()[-2:] == ["Reserved", "Available"]
+    await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="A", reservation_id=3
+        ),
+    )
+    await sim.advance(61)
+    assert cs.statuses()[-1] == "Available"
+    assert sim.model.reservation is None
+    sim.model.set_fault()
+    faulted = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="A", reservation_id=4
+        ),
+    )
+    assert faulted.status == "Faulted"
+    sim.model.clear_fault()
+    await cs.send(
+        "MQ200-1", call.ChangeAvailability(connector_id=0, type="Inoperative")
+    )
+    unavailable = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag="A", reservation_id=5
+        ),
+    )
+    assert unavailable.status == "Unavailable"
+    rejected = await cs.send(
+        "MQ200-1",
+        call.ReserveNow(
+            connector_id=2, expiry_date=expiry, id_tag="A", reservation_id=6
+        ),
+    )
+    assert rejected.status == "Rejected"
+
+
+# ---------------------------------------------------------------- firmware
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[tuple[str, dict[str, bytes]]]:
+    """A loopback HTTP server: GET serves images, POST keeps uploads."""
+    served = {
+        "/mq200-1.7.0.bin": b"MQ200 firmware 1.7.0\n\x00\x01",
+        "/junk.bin": b"junk",
+    }
+    uploads: dict[str, bytes] = {}
+
+    async def get(request: web.Request) -> web.Response:
+        body = served.get(request.path)
+        return web.Response(status=404) if body is None else web.Response(body=body)
+
+    async def post(request: web.Request) -> web.Response:
+        uploads[request.path] = await request.read()
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_get("/{name:.*}", get)
+    app.router.add_post("/{name:.*}", post)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}", uploads
+    await runner.cleanup()
+
+
+def firmware_statuses(cs: MiniCs) -> list[str]:
+    return [p["status"] for p in cs.payloads("FirmwareStatusNotification")]
+
+
+def failed_downloads(cs: MiniCs, count: int) -> bool:
+    return firmware_statuses(cs).count("DownloadFailed") == count
+
+
+async def test_firmware_update_after_the_session(
+    cs: MiniCs, sim: Mq200Simulator, files: tuple[str, dict[str, bytes]]
+) -> None:
+    base, _ = files
+    await charging(cs, sim)
+    await cs.send(
+        "MQ200-1",
+        call.UpdateFirmware(
+            location=f"{base}/mq200-1.7.0.bin",
+            retrieve_date=(START + timedelta(seconds=30)).isoformat(),
+        ),
+    )
+    await sim.advance(10)
+    assert firmware_statuses(cs) == []  # not before its retrieve date
+    await sim.advance(30)
+    await until(lambda: firmware_statuses(cs) == ["Downloading", "Downloaded"])
+    await sim.advance(1)
+    assert sim.transaction_id is not None  # not installed during the session
+    triggered = await cs.send(
+        "MQ200-1",
+        call.TriggerMessage(requested_message="FirmwareStatusNotification"),
+    )
+    assert triggered.status == "Accepted"
+    await until(lambda: firmware_statuses(cs)[-1:] == ["Downloaded"])
+    sim.model.unplug()
+    await sim.sync()
+    await until(lambda: "Installing" in firmware_statuses(cs))
+    await sim.wait_accepted()
+    await until(lambda: firmware_statuses(cs)[-1:] == ["Installed"])
+    boots = cs.payloads("BootNotification")
+    assert boots[-1]["firmware_version"] == "1.7.0"
+    assert sim.downloads == [f"{base}/mq200-1.7.0.bin"]
+
+
+async def test_firmware_download_or_installation_fails(
+    cs: MiniCs, sim: Mq200Simulator, files: tuple[str, dict[str, bytes]]
+) -> None:
+    base, _ = files
+    now = START.isoformat()
+    for failures, location in enumerate(
+        (f"{base}/missing.bin", "ftp://127.0.0.1/x.bin"), start=1
+    ):
+        await cs.send(
+            "MQ200-1", call.UpdateFirmware(location=location, retrieve_date=now)
+        )
+        await sim.sync()
+        failed = functools.partial(failed_downloads, cs, failures)
+        await until(failed)
+    await cs.send(
+        "MQ200-1", call.UpdateFirmware(location=f"{base}/junk.bin", retrieve_date=now)
+    )
+    await sim.sync()
+    await until(lambda: firmware_statuses(cs)[-1:] == ["InstallationFailed"])
+    assert firmware_statuses(cs)[-4:] == [
+        "Downloading",
+        "Downloaded",
+        "Installing",
+        "InstallationFailed",
+    ]
+    assert sim.firmware == "MQ200-1.6.0-sim"
+
+
+async def test_diagnostics_upload(
+    cs: MiniCs, sim: Mq200Simulator, files: tuple[str, dict[str, bytes]]
+) -> None:
+    base, uploads = files
+
+    def statuses() -> list[str]:
+        return [p["status"] for p in cs.payloads("DiagnosticsStatusNotification")]
+
+    reply = await cs.send("MQ200-1", call.GetDiagnostics(location=f"{base}/upload/"))
+    assert reply.file_name.startswith("MQ200-1-")
+    await until(lambda: statuses() == ["Uploading", "Uploaded"])
+    (path,) = uploads
+    assert path == f"/upload/{reply.file_name}"
+    assert b"SupportedFeatureProfiles" in uploads[path]
+    await cs.send("MQ200-1", call.GetDiagnostics(location="ftp://127.0.0.1/"))
+    await until(lambda: statuses()[-1] == "UploadFailed")
+    await cs.send(
+        "MQ200-1",
+        call.TriggerMessage(requested_message="DiagnosticsStatusNotification"),
+    )
+    await sim.sync()
+    await until(lambda: statuses()[-1] == "Idle")

@@ -148,6 +148,13 @@ class Capability(StrEnum):
     FALLBACK_CAPS_CURRENT = "fallback_caps_current"
     """The saved current (what it offers without us) also caps every volatile
     set point: current OpenEVSE firmware's ``max_current_soft``."""
+    ID_TAGS = "id_tags"
+    """Cards (RFID id tags) are authorised by the integration (OCPP)."""
+    RESERVATION = "reservation"
+    FIRMWARE = "firmware"
+    """Firmware update and diagnostics upload from a URL (OCPP)."""
+    CONFIGURATION = "configuration"
+    """Named configuration keys can be read and changed (OCPP)."""
 
 
 class ApiGeneration(StrEnum):
@@ -198,6 +205,29 @@ class OcppErrorCode(StrEnum):
     RESET_FAILURE = "reset_failure"
     UNDER_VOLTAGE = "under_voltage"
     WEAK_SIGNAL = "weak_signal"
+
+
+class FirmwareStatus(StrEnum):
+    """OCPP 1.6 FirmwareStatus, plus ``requested`` until the charger reports."""
+
+    IDLE = "idle"
+    REQUESTED = "requested"
+    DOWNLOADING = "downloading"
+    DOWNLOADED = "downloaded"
+    DOWNLOAD_FAILED = "download_failed"
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+    INSTALLATION_FAILED = "installation_failed"
+
+
+class DiagnosticsStatus(StrEnum):
+    """OCPP 1.6 DiagnosticsStatus, plus ``requested`` until the charger reports."""
+
+    IDLE = "idle"
+    REQUESTED = "requested"
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    UPLOAD_FAILED = "upload_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +333,13 @@ class ChargerSnapshot:
     last_heartbeat: datetime | None = None
     transaction_id: int | None = None
     """Our id of the running transaction; None when none runs."""
+    id_tag: str | None = None
+    """The card (id tag) that started the current or last session."""
+    id_tag_name: str | None = None
+    """The owner's name for that card, when it is on the owner's list."""
+    refused_id_tag: str | None = None
+    """The last card that was refused: what to add to let it charge."""
+    reserved_until: datetime | None = None
+    """End of the reservation in force (OCPP ReserveNow); None: not reserved."""
+    firmware_status: FirmwareStatus | None = None
+    diagnostics_status: DiagnosticsStatus | None = None

@@ -213,6 +213,9 @@ class OcppConnection(ChargePoint):
         self.boot: BootInfo | None = None
         self.closed = False
         self.ended = asyncio.Event()
+        self.first_call = asyncio.Event()
+        """Set by the charger's first CALL (``first_action`` names it)."""
+        self.first_action: str | None = None
         self._announced = False
         self._on_pending_boot = on_pending_boot
         self._awaited: set[str] = set()
@@ -286,6 +289,14 @@ class OcppConnection(ChargePoint):
         """Serve ``station`` from now on (known at connect, or just approved)."""
         self.station = station
         self.accepted = accepted
+        if station.heartbeat_interval is not None:
+            # The owner chose this charger's interval: its boots are told so.
+            self.heartbeat_interval = station.heartbeat_interval
+        self.transport.watchdog = self.watchdog
+
+    def use_heartbeat_interval(self, seconds: int) -> None:
+        """Expect a Heartbeat every ``seconds`` from now on (the watchdog follows)."""
+        self.heartbeat_interval = seconds
         self.transport.watchdog = self.watchdog
 
     def spawn(self, coroutine: Any, name: str) -> None:
@@ -366,6 +377,9 @@ class OcppConnection(ChargePoint):
             await self._reject(unique_id, "ProtocolError", "CALL needs 4 elements")
             return
         action, payload = frame[2], frame[3]
+        if self.first_action is None:
+            self.first_action = action
+            self.first_call.set()
         if not isinstance(payload, dict):
             await self._reject(unique_id, "FormationViolation", "payload not object")
             return
@@ -497,8 +511,10 @@ class OcppConnection(ChargePoint):
 
     @on("Authorize")
     def on_authorize(self, id_tag: str, **_: Any) -> Any:
-        """Every tag is accepted: a home charger, the owner decides."""
-        return call_result.Authorize(id_tag_info={"status": "Accepted"})
+        """Answer from the owner's list (a pending charger: every card)."""
+        station = self._live()
+        info = station.authorize(id_tag) if station else {"status": "Accepted"}
+        return call_result.Authorize(id_tag_info=info)
 
     @on("StartTransaction")
     def on_start_transaction(
@@ -510,13 +526,17 @@ class OcppConnection(ChargePoint):
         user has decided about the charger.
         """
         station = self._live()
-        transaction_id = (
-            station.handle_start_transaction(connector_id, id_tag, meter_start, extra)
-            if station is not None
-            else 0
+        if station is None:
+            return call_result.StartTransaction(
+                transaction_id=0, id_tag_info={"status": "Accepted"}
+            )
+        # Numbered even when the card is refused: the charger then stops it.
+        info = station.authorize(id_tag)
+        transaction_id = station.handle_start_transaction(
+            connector_id, id_tag, meter_start, extra
         )
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info={"status": "Accepted"}
+            transaction_id=transaction_id, id_tag_info=info
         )
 
     @after("StartTransaction")
@@ -540,12 +560,16 @@ class OcppConnection(ChargePoint):
 
     @on("FirmwareStatusNotification")
     def on_firmware_status(self, status: str, **_: Any) -> Any:
-        """Acknowledged (the status is logged)."""
+        """Progress of an UpdateFirmware: the firmware status sensor."""
         _LOGGER.debug("%s: firmware status %s", self.id, status)
+        if (station := self._live()) is not None:
+            station.handle_firmware_status(status)
         return call_result.FirmwareStatusNotification()
 
     @on("DiagnosticsStatusNotification")
     def on_diagnostics_status(self, status: str, **_: Any) -> Any:
-        """Acknowledged (we never ask for diagnostics)."""
+        """Progress of a GetDiagnostics upload."""
         _LOGGER.debug("%s: diagnostics status %s", self.id, status)
+        if (station := self._live()) is not None:
+            station.handle_diagnostics_status(status)
         return call_result.DiagnosticsStatusNotification()

@@ -21,17 +21,24 @@ everything as its TxDefaultProfile (the fallback is then the live limit);
 one that refuses profiles altogether falls back to
 RemoteStop/RemoteStartTransaction (and ``profiles_refused`` tells the
 integration to raise a repair issue).
+
+Cards are answered from the owner's :class:`Authorization`; at every
+connection (and card change) the charger's configuration is read and its
+local list brought in step (``sync_local_list``), so the cards work while
+the central system is away. A known charger that connects without booting
+is asked (TriggerMessage) for the status it would have sent at a boot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,10 +55,19 @@ from ..models import (
     Capability,
     ChargerSnapshot,
     ChargerState,
+    DiagnosticsStatus,
+    FirmwareStatus,
     OcppErrorCode,
     OcppStatus,
 )
 from ._lib import call
+from .authorization import (
+    OPEN,
+    Authorization,
+    AuthorizationStatus,
+    LocalListStatus,
+    tag_key,
+)
 from .connection import BootInfo, ocpp_time, utc_now
 from .measurands import (
     MQ200_MEASURANDS,
@@ -94,8 +110,32 @@ CAPABILITIES = frozenset(
         Capability.AVAILABILITY,
         Capability.UNLOCK,
         Capability.RESTART,
+        Capability.ID_TAGS,
+        Capability.RESERVATION,
+        Capability.FIRMWARE,
+        Capability.CONFIGURATION,
     }
 )
+RECOVERY_WAIT = 5.0
+"""Seconds a known charger that connects has to boot before it is asked
+(TriggerMessage) for the status it would have sent at a boot."""
+HEARTBEAT_RANGE = (10, 86400)
+"""HeartbeatInterval we give a charger: two missed ones end its connection."""
+_FIRMWARE_STATUSES = {
+    "Idle": FirmwareStatus.IDLE,
+    "Downloading": FirmwareStatus.DOWNLOADING,
+    "Downloaded": FirmwareStatus.DOWNLOADED,
+    "DownloadFailed": FirmwareStatus.DOWNLOAD_FAILED,
+    "Installing": FirmwareStatus.INSTALLING,
+    "Installed": FirmwareStatus.INSTALLED,
+    "InstallationFailed": FirmwareStatus.INSTALLATION_FAILED,
+}
+_DIAGNOSTICS_STATUSES = {
+    "Idle": DiagnosticsStatus.IDLE,
+    "Uploading": DiagnosticsStatus.UPLOADING,
+    "Uploaded": DiagnosticsStatus.UPLOADED,
+    "UploadFailed": DiagnosticsStatus.UPLOAD_FAILED,
+}
 
 _STATUSES = {
     "Available": OcppStatus.AVAILABLE,
@@ -189,6 +229,50 @@ class _Transaction:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A reservation the charger accepted (ReserveNow)."""
+
+    reservation_id: int
+    id_tag: str
+    expiry: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-safe, as the station stores it."""
+        return {
+            "reservation_id": self.reservation_id,
+            "id_tag": self.id_tag,
+            "expiry": self.expiry.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Reservation | None:
+        """Read back :meth:`to_json` (None if unusable)."""
+        if not isinstance(data, Mapping):
+            return None
+        reservation_id = data.get("reservation_id")
+        expiry = parse_timestamp(data.get("expiry"))
+        if not isinstance(reservation_id, int) or expiry is None:
+            return None
+        return cls(reservation_id, str(data.get("id_tag") or ""), expiry)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationValue:
+    """One configuration key as GetConfiguration reported it."""
+
+    value: str | None
+    readonly: bool
+
+
+_SECRET = re.compile(r"pass|secret|token|credential|authorizationkey|privatekey", re.I)
+
+
+def is_secret(key: str) -> bool:
+    """Whether a configuration key holds a secret (a password, a token)."""
+    return bool(_SECRET.search(key))
+
+
 _MEASUREMENTS = (
     "energy_wh",
     "current",
@@ -256,6 +340,33 @@ class OcppStation:
         self._paused = False
         self._remote_stopped = False
         self._last_snapshot: ChargerSnapshot | None = None
+        # Who may charge, and the charger's copy of that list.
+        self.authorization = OPEN
+        """The owner's cards; every card is accepted until the owner says."""
+        self.local_list_status = LocalListStatus.UNMANAGED
+        self._list_version = 0
+        self._list_fingerprint: tuple[Any, ...] = ()
+        self._sent_version: int | None = None
+        """The list version the charger last Accepted from us."""
+        self._sent_list: dict[str, dict[str, Any]] = {}
+        """What that version holds, by tag key: the base of a differential."""
+        self._clear_cache = False
+        self._authorization_set = False
+        self._accepted_basis: tuple[frozenset[str], bool] | None = None
+        """Cards accepted (and free charging) at the last sync: what a
+        removal is measured against."""
+        self._list_lock = asyncio.Lock()
+        self._refused_id_tag: str | None = None
+        self._waiting_tag: str | None = None
+        """The refused card of a car still plugged in (started once allowed)."""
+        self.heartbeat_interval: int | None = None
+        """The owner's HeartbeatInterval for this charger (None: the server's)."""
+        self.configuration: dict[str, ConfigurationValue] = {}
+        """The charger's configuration keys, as last read (GetConfiguration)."""
+        self._reservation: Reservation | None = None
+        self._next_reservation_id = 1
+        self._firmware_status: FirmwareStatus | None = None
+        self._diagnostics_status: DiagnosticsStatus | None = None
 
     # --- connection --------------------------------------------------------
 
@@ -289,6 +400,9 @@ class OcppStation:
         connection.attach(self, accepted=accepted)
         if accepted:
             self._accepted.set()
+            connection.spawn(
+                self._recover(connection), f"ocpp recover {self.charge_point_id}"
+            )
 
     def _clear_live_readings(self) -> None:
         """Forget current, power, voltage, temperature; keep the register."""
@@ -393,6 +507,7 @@ class OcppStation:
             self.profiles_refused = True
         except EvseError as err:
             _LOGGER.info("%s: profile not restored: %s", self.charge_point_id, err)
+        await self._catch_up(connection)
         self._changed()
 
     async def _restore_profiles(self) -> None:
@@ -500,6 +615,10 @@ class OcppStation:
             self._status_reported.set()
             if known is OcppStatus.AVAILABLE:
                 self._nothing_drawn()
+                # Free for anyone: a reservation expired or was cancelled there,
+                # the car that waited for its card has gone.
+                self._reservation = None
+                self._waiting_tag = None
         self._changed()
 
     def _nothing_drawn(self) -> None:
@@ -578,10 +697,41 @@ class OcppStation:
         if total is not None:
             self._session_energy = max(total - transaction.meter_start, 0.0)
 
+    def authorize(self, id_tag: str) -> dict[str, Any]:
+        """Answer a card (Authorize, StartTransaction).
+
+        Our own tag (RemoteStartTransaction) is always accepted; a refused
+        card is remembered, so the owner can see what to add.
+        """
+        if tag_key(id_tag) == tag_key(self.id_tag):
+            return {"status": AuthorizationStatus.ACCEPTED.value}
+        info = self.authorization.id_tag_info(id_tag, utc_now())
+        if info["status"] != AuthorizationStatus.ACCEPTED:
+            _LOGGER.info(
+                "%s: card %s refused (%s)",
+                self.charge_point_id,
+                id_tag,
+                info["status"],
+            )
+            self._refused_id_tag = id_tag
+            # A car waits at the charger (or is about to: the Authorize may
+            # come before the Preparing status): allowed in time, the card
+            # starts it. An Available status forgets it again.
+            self._waiting_tag = id_tag
+            self._changed()
+        return info
+
     def handle_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, extra: Mapping[str, Any]
     ) -> int:
         """Start a session; return our transaction id."""
+        reservation = self._reservation
+        if (
+            reservation is not None
+            and extra.get("reservation_id") == reservation.reservation_id
+        ):
+            # The reservation is used up by this session.
+            self._reservation = None
         transaction_id = self._next_transaction_id
         self._next_transaction_id += 1
         start = _number(meter_start)
@@ -701,7 +851,25 @@ class OcppStation:
             transaction_id=(
                 self._transaction.transaction_id if self._transaction else None
             ),
+            id_tag=transaction.id_tag or None if transaction else None,
+            id_tag_name=self._tag_name(transaction),
+            refused_id_tag=self._refused_id_tag,
+            reserved_until=self._reserved_until(),
+            firmware_status=self._firmware_status,
+            diagnostics_status=self._diagnostics_status,
         )
+
+    def _tag_name(self, transaction: _Transaction | None) -> str | None:
+        if transaction is None or not transaction.id_tag:
+            return None
+        known = self.authorization.find(transaction.id_tag)
+        return known.name or None if known is not None else None
+
+    def _reserved_until(self) -> datetime | None:
+        reservation = self._reservation
+        if reservation is None or reservation.expiry <= utc_now():
+            return None
+        return reservation.expiry
 
     # --- commands ----------------------------------------------------------
 
@@ -933,6 +1101,429 @@ class OcppStation:
             return
         _LOGGER.debug("%s: boot trigger %s", self.charge_point_id, result.status)
 
+    # --- cards, reservations, firmware, configuration -----------------------
+
+    def set_authorization(self, authorization: Authorization) -> None:
+        """Answer cards from ``authorization`` from now on.
+
+        The charger's copy (its local list) follows at the next
+        :meth:`sync_local_list`, which every connection also runs.
+        """
+        if self._accepted_basis is None and self._authorization_set:
+            # Cards were answered from the old list before any sync: a card
+            # it accepted may sit in the charger's cache.
+            self._accepted_basis = _accepted(self.authorization, utc_now())
+        self._authorization_set = True
+        self.authorization = authorization
+        self._changed()
+
+    def _current_list_version(self) -> int:
+        """Our list's version: one more for every change of what it holds."""
+        fingerprint = self.authorization.fingerprint
+        if fingerprint != self._list_fingerprint:
+            self._list_version += 1
+            self._list_fingerprint = fingerprint
+        return self._list_version
+
+    @property
+    def local_list_capacity(self) -> int | None:
+        """How many cards the charger's local list holds (None: not known)."""
+        return self._config_int("LocalAuthListMaxLength")
+
+    def _config_int(self, key: str) -> int | None:
+        held = self.configuration.get(key)
+        if held is None or held.value is None:
+            return None
+        try:
+            number = int(held.value)
+        except ValueError:
+            return None
+        return number if number > 0 else None
+
+    async def sync_local_list(self) -> LocalListStatus:
+        """Bring the charger's local list (and its cache) in line with ours.
+
+        A card that was refused at a car still plugged in, and is allowed
+        now, starts that car's session (RemoteStartTransaction): the owner
+        adds the card and the car charges, without plugging in again.
+        """
+        async with self._list_lock:
+            status = await self._sync_local_list()
+            await self._clear_revoked_cache()
+        if status is not self.local_list_status:
+            self.local_list_status = status
+            self._changed(force=True)
+        await self._start_waiting_car()
+        return status
+
+    async def _start_waiting_car(self) -> None:
+        waiting = self._waiting_tag
+        if (
+            waiting is None
+            or self._transaction is not None
+            or self._status not in _VEHICLE_STATUSES
+            or self.authorization.id_tag_info(waiting, utc_now())["status"]
+            != AuthorizationStatus.ACCEPTED
+        ):
+            return
+        self._waiting_tag = None
+        try:
+            status = await self._send(
+                call.RemoteStartTransaction(id_tag=waiting, connector_id=CONNECTOR)
+            )
+        except EvseError as err:
+            _LOGGER.info("%s: waiting car not started: %s", self.charge_point_id, err)
+            return
+        _LOGGER.debug(
+            "%s: remote start for %s: %s", self.charge_point_id, waiting, status
+        )
+
+    async def _sync_local_list(self) -> LocalListStatus:
+        version = self._current_list_version()
+        if version == 0:
+            # The owner never listed a card here: a list another central
+            # system installed stays as it is.
+            return LocalListStatus.UNMANAGED
+        connection = self._connection
+        if connection is None or not connection.accepted or connection.closed:
+            return LocalListStatus.PENDING
+        capacity = self.local_list_capacity
+        if capacity is not None and len(self.authorization.tags) > capacity:
+            return LocalListStatus.TOO_LONG
+        try:
+            reply = await self._call(connection, call.GetLocalListVersion())
+            installed = int(reply.list_version)
+            if installed == -1:
+                return LocalListStatus.DISABLED
+            if installed == version and self._sent_version == version:
+                return LocalListStatus.SYNCED
+            return await self._send_local_list(connection, installed)
+        except EvseCommandRejectedError as err:
+            _LOGGER.debug("%s: no local list: %s", self.charge_point_id, err)
+            return LocalListStatus.NOT_SUPPORTED
+        except (EvseError, TypeError, ValueError) as err:
+            _LOGGER.info("%s: local list not sent: %s", self.charge_point_id, err)
+            return LocalListStatus.PENDING
+
+    async def _send_local_list(
+        self, connection: OcppConnection, installed: int
+    ) -> LocalListStatus:
+        """SendLocalList: the changes since our last list, or all of it.
+
+        A list longer than ``SendLocalListMaxLength`` goes in parts, each
+        with the next version number (a differential must be newer than the
+        list it changes); the last part carries our version.
+        """
+        entries = {
+            tag_key(entry["id_tag"]): entry
+            for entry in self.authorization.local_list(utc_now())
+        }
+        sent = self._sent_list
+        if self._sent_version is not None and installed == self._sent_version:
+            kind = "Differential"
+            changes = [
+                entry for key, entry in entries.items() if sent.get(key) != entry
+            ]
+            changes += [
+                {"id_tag": entry["id_tag"]}
+                for key, entry in sent.items()
+                if key not in entries
+            ]
+        else:
+            kind, changes = "Full", list(entries.values())
+        size = self._config_int("SendLocalListMaxLength") or len(changes) or 1
+        parts = [
+            changes[start : start + size] for start in range(0, len(changes), size)
+        ]
+        parts = parts or [[]]
+        # Every part needs a version above the charger's.
+        final = max(self._list_version, installed + len(parts))
+        self._list_version = final
+        self._sent_version = None
+        for number, part in enumerate(parts):
+            status = await self._send(
+                call.SendLocalList(
+                    list_version=final - len(parts) + 1 + number,
+                    update_type=kind if number == 0 else "Differential",
+                    local_authorization_list=part,
+                )
+            )
+            if status == "NotSupported":
+                return LocalListStatus.NOT_SUPPORTED
+            if status != "Accepted":
+                _LOGGER.warning(
+                    "%s: the charger refused its card list (%s)",
+                    self.charge_point_id,
+                    status,
+                )
+                return LocalListStatus.FAILED
+        self._sent_version = final
+        self._sent_list = entries
+        return LocalListStatus.SYNCED
+
+    async def _clear_revoked_cache(self) -> None:
+        """ClearCache once a card lost its right to charge.
+
+        The charger's authorisation cache would otherwise still let a
+        removed card (or any card, after free charging) charge offline.
+        """
+        authorization = self.authorization
+        accepted, free_charging = now_accepted = _accepted(authorization, utc_now())
+        basis = self._accepted_basis
+        if basis is not None and (
+            (basis[1] and not free_charging) or basis[0] - accepted
+        ):
+            self._clear_cache = True
+        self._accepted_basis = now_accepted
+        connection = self._connection
+        if not self._clear_cache or connection is None or connection.closed:
+            return
+        try:
+            status = await self._send(call.ClearCache())
+        except EvseCommandRejectedError:
+            status = "NotSupported"
+        except EvseError as err:
+            _LOGGER.info("%s: cache not cleared: %s", self.charge_point_id, err)
+            return
+        _LOGGER.debug("%s: ClearCache %s", self.charge_point_id, status)
+        self._clear_cache = False
+
+    async def _call(self, connection: OcppConnection, payload: Any) -> Any:
+        self.requests += 1
+        return await connection.send_call(payload)
+
+    async def _catch_up(self, connection: OcppConnection) -> None:
+        """After a boot or a reconnection: its configuration, then our cards."""
+        try:
+            await self._get_configuration(connection, None)
+        except EvseError as err:
+            _LOGGER.debug("%s: no configuration: %s", self.charge_point_id, err)
+        await self.sync_local_list()
+
+    async def _recover(self, connection: OcppConnection) -> None:
+        """Ask a known charger that connects without booting for what it missed.
+
+        A charger that only lost its network does not boot again, so it does
+        not repeat its StatusNotification: without a TriggerMessage the
+        status would wait for the next change.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RECOVERY_WAIT):
+                await connection.first_call.wait()
+        if connection.first_action == "BootNotification" or connection.closed:
+            return
+        try:
+            await self._trigger(connection, "StatusNotification", None)
+            if self._transaction is not None:
+                await self._trigger(connection, "MeterValues", CONNECTOR)
+        except EvseError as err:
+            _LOGGER.debug(
+                "%s: no trigger after reconnect: %s", self.charge_point_id, err
+            )
+        await self._catch_up(connection)
+        self._changed()
+
+    async def _trigger(
+        self, connection: OcppConnection, message: str, connector: int | None
+    ) -> None:
+        result = await self._call(
+            connection,
+            call.TriggerMessage(requested_message=message, connector_id=connector),
+        )
+        if result.status != "Accepted":
+            raise EvseCommandRejectedError("TriggerMessage", str(result.status))
+
+    async def reserve(
+        self, id_tag: str, expiry: datetime, *, parent_id_tag: str | None = None
+    ) -> Reservation:
+        """ReserveNow: keep connector 1 for ``id_tag`` until ``expiry``.
+
+        The charger's refusal (``Occupied``, ``Faulted``, ``Unavailable``,
+        ``Rejected``) is raised as :class:`EvseCommandRejectedError`.
+        """
+        if expiry <= utc_now():
+            raise ValueError("the reservation would end in the past")
+        self._live()
+        reservation_id = self._next_reservation_id
+        self._next_reservation_id += 1
+        status = await self._send(
+            call.ReserveNow(
+                connector_id=CONNECTOR,
+                expiry_date=ocpp_time(expiry),
+                id_tag=id_tag,
+                reservation_id=reservation_id,
+                parent_id_tag=parent_id_tag,
+            )
+        )
+        if status != "Accepted":
+            raise EvseCommandRejectedError("ReserveNow", status)
+        self._reservation = Reservation(reservation_id, id_tag, expiry)
+        self._changed()
+        return self._reservation
+
+    @property
+    def reservation(self) -> Reservation | None:
+        """The reservation in force, if any."""
+        return self._reservation if self._reserved_until() is not None else None
+
+    async def cancel_reservation(self, reservation_id: int | None = None) -> None:
+        """CancelReservation (ours when no id is given)."""
+        if reservation_id is None:
+            if (current := self.reservation) is None:
+                raise ValueError("nothing is reserved")
+            reservation_id = current.reservation_id
+        status = await self._send(call.CancelReservation(reservation_id=reservation_id))
+        if status != "Accepted":
+            raise EvseCommandRejectedError("CancelReservation", status)
+        if (
+            self._reservation is not None
+            and self._reservation.reservation_id == reservation_id
+        ):
+            self._reservation = None
+        self._changed()
+
+    async def update_firmware(
+        self,
+        location: str,
+        *,
+        retrieve_date: datetime | None = None,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> None:
+        """UpdateFirmware from ``location``; FirmwareStatusNotification follows."""
+        connection = self._live()
+        await self._call(
+            connection,
+            call.UpdateFirmware(
+                location=location,
+                retrieve_date=ocpp_time(retrieve_date or utc_now()),
+                retries=retries,
+                retry_interval=retry_interval,
+            ),
+        )
+        self._firmware_status = FirmwareStatus.REQUESTED
+        self._changed()
+
+    def handle_firmware_status(self, status: str) -> None:
+        """Take a FirmwareStatusNotification."""
+        self._firmware_status = _FIRMWARE_STATUSES[status]  # the schema's enum
+        self._changed()
+
+    async def get_diagnostics(
+        self,
+        location: str,
+        *,
+        start: datetime | None = None,
+        stop: datetime | None = None,
+    ) -> str | None:
+        """GetDiagnostics to ``location``: the file name (None: nothing to send)."""
+        connection = self._live()
+        result = await self._call(
+            connection,
+            call.GetDiagnostics(
+                location=location,
+                start_time=ocpp_time(start) if start else None,
+                stop_time=ocpp_time(stop) if stop else None,
+            ),
+        )
+        file_name = result.file_name or None
+        if file_name is not None:
+            self._diagnostics_status = DiagnosticsStatus.REQUESTED
+            self._changed()
+        return file_name
+
+    def handle_diagnostics_status(self, status: str) -> None:
+        """Take a DiagnosticsStatusNotification."""
+        self._diagnostics_status = _DIAGNOSTICS_STATUSES[status]  # the schema's enum
+        self._changed()
+
+    async def get_composite_schedule(self, duration: int = 3600) -> dict[str, Any]:
+        """GetCompositeSchedule of connector 1 in amps: what the charger will do.
+
+        Returns the schedule as the charger reported it (snake_case), or
+        ``{"status": "Rejected"}``.
+        """
+        connection = self._live()
+        result = await self._call(
+            connection,
+            call.GetCompositeSchedule(
+                connector_id=CONNECTOR, duration=duration, charging_rate_unit="A"
+            ),
+        )
+        if result.status != "Accepted":
+            return {"status": str(result.status)}
+        return {
+            "status": "Accepted",
+            "schedule_start": result.schedule_start,
+            "charging_schedule": result.charging_schedule,
+        }
+
+    async def get_configuration(
+        self, keys: Sequence[str] | None = None
+    ) -> tuple[dict[str, ConfigurationValue], list[str]]:
+        """GetConfiguration of ``keys`` (all without).
+
+        Returns the keys the charger knows and the names it does not.
+        """
+        return await self._get_configuration(self._live(), keys)
+
+    async def _get_configuration(
+        self, connection: OcppConnection, keys: Sequence[str] | None
+    ) -> tuple[dict[str, ConfigurationValue], list[str]]:
+        result = await self._call(
+            connection, call.GetConfiguration(key=list(keys) if keys else None)
+        )
+        known: dict[str, ConfigurationValue] = {}
+        for item in result.configuration_key or []:
+            if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+                value = item.get("value")
+                known[item["key"]] = ConfigurationValue(
+                    None if value is None else str(value), item.get("readonly") is True
+                )
+        if keys:
+            self.configuration.update(known)
+        else:
+            self.configuration = known
+        return known, [str(key) for key in result.unknown_key or []]
+
+    async def change_configuration(self, key: str, value: str) -> str:
+        """ChangeConfiguration, verified by reading it back.
+
+        Returns ``Accepted`` or ``RebootRequired``; a refusal raises
+        :class:`EvseCommandRejectedError`, a value that reads back different
+        :class:`EvseWriteNotAppliedError`. A new ``HeartbeatInterval`` is
+        also what every later boot is told, and what the watchdog allows.
+        """
+        heartbeat: int | None = None
+        if key == "HeartbeatInterval":
+            heartbeat = int(value) if value.strip().isdigit() else -1
+            if not HEARTBEAT_RANGE[0] <= heartbeat <= HEARTBEAT_RANGE[1]:
+                raise ValueError(
+                    f"HeartbeatInterval must be {HEARTBEAT_RANGE[0]}"
+                    f"..{HEARTBEAT_RANGE[1]} s"
+                )
+            value = str(heartbeat)
+        connection = self._live()
+        status = await self._configure(connection, key, value)
+        if status == "Accepted":
+            try:
+                known, _ = await self._get_configuration(connection, [key])
+            except EvseCommandRejectedError:
+                known = {}  # no GetConfiguration: nothing to check with
+            read = known.get(key)
+            if (
+                read is not None
+                and read.value is not None
+                and _config_text(read.value) != _config_text(value)
+            ):
+                raise EvseWriteNotAppliedError(
+                    "ChangeConfiguration", f"{key} reads {read.value}"
+                )
+        if heartbeat is not None:
+            self.heartbeat_interval = heartbeat
+            connection.use_heartbeat_interval(heartbeat)
+        return status
+
     # --- persistence -------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
@@ -971,6 +1562,28 @@ class OcppStation:
             "accepted_measurands": (
                 list(self.accepted_measurands) if self.accepted_measurands else None
             ),
+            "local_list": {
+                "version": self._current_list_version(),
+                "fingerprint": [list(item) for item in self._list_fingerprint],
+                "sent_version": self._sent_version,
+                "sent": list(self._sent_list.values()),
+                "clear_cache": self._clear_cache,
+                "accepted_basis": (
+                    None
+                    if self._accepted_basis is None
+                    else [sorted(self._accepted_basis[0]), self._accepted_basis[1]]
+                ),
+            },
+            "refused_id_tag": self._refused_id_tag,
+            "heartbeat_interval": self.heartbeat_interval,
+            "reservation": self._reservation.to_json() if self._reservation else None,
+            "next_reservation_id": self._next_reservation_id,
+            "firmware_status": self._firmware_status,
+            "diagnostics_status": self._diagnostics_status,
+            "configuration": {
+                key: [held.value, held.readonly]
+                for key, held in self.configuration.items()
+            },
         }
 
     def restore_state(self, data: Mapping[str, Any]) -> None:
@@ -1032,7 +1645,62 @@ class OcppStation:
         self.accepted_measurands = (
             tuple(str(m) for m in measurands) if isinstance(measurands, list) else None
         )
+        self._restore_management(data)
         self._last_snapshot = None
+
+    def _restore_management(self, data: Mapping[str, Any]) -> None:
+        """Cards, reservation, firmware and configuration (all optional)."""
+        local_list = data.get("local_list")
+        if isinstance(local_list, Mapping):
+            version = local_list.get("version")
+            fingerprint = local_list.get("fingerprint")
+            if isinstance(version, int) and isinstance(fingerprint, list):
+                self._list_version = version
+                self._list_fingerprint = tuple(
+                    tuple(item) for item in fingerprint if isinstance(item, list)
+                )
+            sent_version = local_list.get("sent_version")
+            self._sent_version = sent_version if isinstance(sent_version, int) else None
+            sent = local_list.get("sent")
+            self._sent_list = {
+                tag_key(entry["id_tag"]): entry
+                for entry in (sent if isinstance(sent, list) else [])
+                if isinstance(entry, dict) and isinstance(entry.get("id_tag"), str)
+            }
+            self._clear_cache = local_list.get("clear_cache") is True
+            basis = local_list.get("accepted_basis")
+            if isinstance(basis, list) and len(basis) == 2:
+                keys, free = basis
+                self._accepted_basis = (
+                    frozenset(str(key) for key in keys)
+                    if isinstance(keys, list)
+                    else frozenset(),
+                    free is True,
+                )
+        self._refused_id_tag = _text(data.get("refused_id_tag"))
+        heartbeat = data.get("heartbeat_interval")
+        self.heartbeat_interval = heartbeat if isinstance(heartbeat, int) else None
+        self._reservation = Reservation.from_json(data.get("reservation"))
+        next_reservation = data.get("next_reservation_id")
+        if isinstance(next_reservation, int) and next_reservation > 0:
+            self._next_reservation_id = next_reservation
+        firmware = data.get("firmware_status")
+        self._firmware_status = (
+            FirmwareStatus(firmware) if firmware in set(FirmwareStatus) else None
+        )
+        diagnostics = data.get("diagnostics_status")
+        self._diagnostics_status = (
+            DiagnosticsStatus(diagnostics)
+            if diagnostics in set(DiagnosticsStatus)
+            else None
+        )
+        configuration = data.get("configuration")
+        if isinstance(configuration, Mapping):
+            self.configuration = {
+                str(key): ConfigurationValue(_text(held[0]), held[1] is True)
+                for key, held in configuration.items()
+                if isinstance(held, list) and len(held) == 2
+            }
 
 
 def _power(meter: MeterSample) -> float | None:
@@ -1067,6 +1735,25 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _accepted(
+    authorization: Authorization, now: datetime
+) -> tuple[frozenset[str], bool]:
+    """Return the cards ``authorization`` accepts at ``now``, and free charging."""
+    return (
+        frozenset(
+            tag_key(tag.id_tag)
+            for tag in authorization.tags
+            if tag.status(now) is AuthorizationStatus.ACCEPTED
+        ),
+        authorization.free_charging,
+    )
+
+
+def _config_text(value: str) -> str:
+    """Return a configuration value as chargers compare it (``True`` is ``true``)."""
+    return "".join(value.split()).casefold()
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -1091,4 +1778,10 @@ def _phases(value: object) -> dict[int, float]:
     return phases
 
 
-__all__ = ["CAPABILITIES", "OcppStation"]
+__all__ = [
+    "CAPABILITIES",
+    "ConfigurationValue",
+    "OcppStation",
+    "Reservation",
+    "is_secret",
+]

@@ -25,6 +25,8 @@ from homeassistant.const import (
     CONF_SCAN_INTERVAL,
     CONF_USERNAME,
     PERCENTAGE,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
     UnitOfElectricCurrent,
     UnitOfPower,
 )
@@ -70,6 +72,7 @@ from .const import (
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_POLICY,
+    CONF_PRICE_SENSOR,
     CONF_PROTOCOL,
     CONF_SOLAR_MODE,
     CONF_SSL_CERTIFICATE,
@@ -102,6 +105,7 @@ from .const import (
     SIGN_POSITIVE_IMPORT,
 )
 from .energy import J1772_MIN_CURRENT, Policy
+from .energy.sessions import price_unit
 from .group import charger_entries, group_entries, group_of
 from .helpers import async_connect
 from .ocpp_server import (
@@ -393,6 +397,31 @@ def _validate_group(
     if _unit_error(hass, settings.get(CONF_CIRCUIT_METER), _METER_UNITS):
         return {"base": "unsupported_unit"}
     return _validate_solar(hass, settings)
+
+
+def _price_field(options: Mapping[str, Any]) -> dict[Any, Any]:
+    """Ask for the session ledger's price per kWh (every charger, grouped too)."""
+    return {
+        probatio.Optional(
+            CONF_PRICE_SENSOR,
+            description={"suggested_value": options.get(CONF_PRICE_SENSOR)},
+        ): EntitySelector(EntitySelectorConfig(domain="sensor"))
+    }
+
+
+def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[str, str]:
+    """Check that a price sensor holds a number per unit of energy."""
+    entity_id = settings.get(CONF_PRICE_SENSOR)
+    if not entity_id or (state := hass.states.get(entity_id)) is None:
+        return {}
+    if price_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)) is None:
+        return {CONF_PRICE_SENSOR: "price_unit"}
+    if state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        try:
+            float(state.state)
+        except ValueError:
+            return {CONF_PRICE_SENSOR: "price_not_numeric"}
+    return {}
 
 
 def _kept(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -823,7 +852,9 @@ class EvseOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = _clean(user_input)
-            errors = _validate_solar(self.hass, settings)
+            errors = _validate_solar(self.hass, settings) or _validate_price(
+                self.hass, settings
+            )
             if not errors:
                 return self.async_create_entry(data=settings | _kept(options))
         group = group_of(self.hass, self.config_entry.entry_id)
@@ -852,7 +883,7 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                     default=options.get(CONF_PERSIST_MAX_CURRENT, False),
                 ): BooleanSelector(),
             }
-        )
+        ).extend(_price_field(options))
         if group is not None:
             # The group controls this charger (and its solar charging): never
             # two controllers on one charger.
@@ -860,6 +891,7 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                 step_id="grouped",
                 data_schema=schema,
                 description_placeholders={"group": group.title},
+                errors=errors,
             )
         schema = schema.extend(charger_solar_schema().schema)
         return self.async_show_form(
@@ -872,7 +904,12 @@ class EvseOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_grouped(self, user_input: dict[str, Any]) -> ConfigFlowResult:
         """Save a group member's options; its solar inputs stay as they were."""
-        return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        if _validate_price(self.hass, user_input):
+            return await self.async_step_init(user_input)
+        # An emptied price field is absent: the old one must not stay.
+        options = dict(self.config_entry.options)
+        options.pop(CONF_PRICE_SENSOR, None)
+        return self.async_create_entry(data={**options, **_clean(user_input)})
 
 
 class GroupOptionsFlow(OptionsFlowWithReload):

@@ -89,6 +89,20 @@ def test_energy_before_the_first_plugged_in_reading_belongs_to_the_session() -> 
     assert car.ended()[0].energy_wh == 35
 
 
+def test_a_car_there_at_the_first_reading_is_recorded_but_not_announced() -> None:
+    """Home Assistant started with the car plugged in: its start is unknown."""
+    recorder = SessionRecorder("s")
+    car = Car(recorder)
+    car.read()
+    car.read(10, 30)
+    assert car.started() == []
+    assert recorder.open_session is not None
+    car.read(10, vehicle_connected=False)
+    car.read(10, vehicle_connected=False)
+    (session,) = car.ended()
+    assert (session.started_at, session.energy_wh) == (at(0), 30)
+
+
 def test_one_odd_reading_neither_splits_nor_makes_a_session() -> None:
     """A glitching car state: one reading off, in either direction."""
     car = Car(SessionRecorder("s"))
@@ -124,6 +138,7 @@ def test_an_unplug_or_plug_in_seen_once_is_confirmed_by_time() -> None:
     """A charger that pushes only changes sends no second reading."""
     recorder = SessionRecorder("s")
     car = Car(recorder)
+    car.read(vehicle_connected=False)
     car.read()
     assert recorder.confirm_due == at(CONFIRM_SECONDS)
     assert recorder.tick(at(CONFIRM_SECONDS - 1)) == []
@@ -339,6 +354,7 @@ def test_restart_mid_session_keeps_it() -> None:
     recorder = SessionRecorder("s")
     recorder.set_price(at(0), 0.2, "EUR")
     car = Car(recorder)
+    car.read(vehicle_connected=False)
     car.read()
     car.read(10, 100, id_tag="CARD-1")
     saved = json.loads(json.dumps(recorder.export_state()))
@@ -437,6 +453,7 @@ def test_an_unplug_seen_before_a_restart_dates_the_end() -> None:
 def test_a_new_transaction_after_a_restart_is_a_new_session() -> None:
     recorder = SessionRecorder("s")
     car = Car(recorder)
+    car.read(vehicle_connected=False)
     car.read(transaction_id=1, id_tag="A")
     saved = recorder.export_state()
     restarted = SessionRecorder("s")
@@ -445,7 +462,8 @@ def test_a_new_transaction_after_a_restart_is_a_new_session() -> None:
     car.read(5000, 700, transaction_id=2, id_tag="B")
     (first,) = car.ended()
     assert (first.id_tag, first.ended_at) == ("A", at(0))
-    assert [started.id_tag for started in car.started()] == ["A", "B"]
+    # B came while Home Assistant was down: recorded, but no start to announce.
+    assert [started.id_tag for started in car.started()] == ["A"]
     assert restarted.open_session is not None
     assert restarted.open_session.energy_wh == 700
 
@@ -470,13 +488,14 @@ def test_transactions_start_at_once_and_a_stop_with_the_car_in_is_no_end() -> No
 
 def test_limit_reached_by_the_integrations_enforcer_is_reported_once() -> None:
     car = Car(SessionRecorder("s"))
-    car.read()
+    car.read(vehicle_connected=False)
+    car.read(10)
     car.read(10, 100)
     car.read(10, 100, limit_reached=LimitKind.ENERGY)
     car.read(10, 0, limit_reached=LimitKind.ENERGY)
     limits = [e for e in car.events if isinstance(e, LimitReached)]
     assert limits == [
-        LimitReached(car.started()[0].session_id, at(20), LimitKind.ENERGY, 200)
+        LimitReached(car.started()[0].session_id, at(30), LimitKind.ENERGY, 200)
     ]
 
 

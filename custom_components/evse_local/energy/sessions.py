@@ -22,6 +22,9 @@ How it counts:
   OCPP transaction is the charger's own word that a car is there: it starts
   a session at once. A transaction that ends while the car stays plugged in
   (a pause on a charger that refuses charging profiles) does not end it.
+- **A car that is already there** at the first reading (Home Assistant
+  started, or restarted without an open session) starts a session that is
+  recorded from then on, but not announced: when it came is unknown.
 - **Restarts**: :meth:`SessionRecorder.export_state` keeps the open session
   and the counters' baselines; after :meth:`~SessionRecorder.restore_state`
   the first reading continues the session, or closes it when the car left
@@ -38,7 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -223,6 +226,25 @@ def solar_share(
     return min(1.0, max(0.0, (charging_w - bought) / charging_w))
 
 
+_PER_KWH = {"kwh": 1.0, "mwh": 0.001, "wh": 1000.0}
+
+
+def price_unit(unit: str | None) -> tuple[float, str | None] | None:
+    """Read a price sensor's unit: (factor to a price per kWh, currency).
+
+    ``EUR/kWh`` is (1, "EUR"), ``EUR/MWh`` (0.001, "EUR"); a sensor without a
+    unit is taken as a price per kWh in no known currency. None: not a
+    price per unit of energy.
+    """
+    if not unit:
+        return 1.0, None
+    currency, slash, energy = unit.rpartition("/")
+    factor = _PER_KWH.get(energy.strip().lower())
+    if not slash or factor is None:
+        return None
+    return factor, currency.strip() or None
+
+
 # ---------------------------------------------------------------- internals
 
 
@@ -312,6 +334,9 @@ class _Open:
     energy_limit_kwh: float | None = None
     time_limit_minutes: int | None = None
     limit_reported: bool = False
+    # False: the car was there at the first reading (Home Assistant started
+    # with it plugged in): when it came is unknown, so no start is announced.
+    plug_in_seen: bool = True
 
     @property
     def session_id(self) -> str:
@@ -462,6 +487,7 @@ class SessionRecorder:
         self._pending_since: float | None = None
         self._unplugged_at: float | None = None
         self._seen_at: float | None = None
+        self._first_reading = True
         self._blind: tuple[float, float] | None = None
         self._restored = False
         self.dirty = False
@@ -531,9 +557,10 @@ class SessionRecorder:
             events.append(self._close(self._open, self._blind_end(now)))
         created = False
         if self._open is None and self._pending is None and connected:
-            self._pending = _Open(started_at=now)
+            self._pending = _Open(started_at=now, plug_in_seen=not self._first_reading)
             self._pending_since = now
             created = True
+        self._first_reading = False
         self._count_energy(reading, now)
 
         if self._open is not None:
@@ -561,7 +588,7 @@ class SessionRecorder:
                 self._follow(self._pending, reading)
             # A transaction is the charger's word; a plug-in needs a second look.
             if connected and (reading.transaction_id is not None or not created):
-                events.append(self._start(self._pending))
+                events += self._start(self._pending)
             elif absent:
                 self._pending = None
                 self._pending_since = None
@@ -586,7 +613,7 @@ class SessionRecorder:
         if self._open is not None and self._unplugged_at is not None:
             return [self._close(self._open, self._unplugged_at)]
         if self._pending is not None:
-            return [self._start(self._pending)]
+            return self._start(self._pending)
         return []  # pragma: no cover - confirm_due says one of them waits
 
     # ------------------------------------------------------------ steps
@@ -636,13 +663,15 @@ class SessionRecorder:
         if reading.id_tag:
             session.id_tag = reading.id_tag
 
-    def _start(self, pending: _Open) -> SessionStarted:
+    def _start(self, pending: _Open) -> list[SessionEvent]:
         self._open, self._pending, self._pending_since = pending, None, None
         self._unplugged_at = None
         self.dirty = True
-        return SessionStarted(
-            pending.session_id, _utc(pending.started_at), pending.id_tag
-        )
+        if not pending.plug_in_seen:
+            return []
+        return [
+            SessionStarted(pending.session_id, _utc(pending.started_at), pending.id_tag)
+        ]
 
     def _close(self, session: _Open, ended_at: float) -> SessionEnded:
         self._open = None
@@ -734,9 +763,17 @@ class SessionRecorder:
             "seen_at": self._seen_at,
         }
 
-    def restore_state(self, data: Mapping[str, Any] | None, now: datetime) -> None:
+    def restore_state(
+        self,
+        data: Mapping[str, Any] | None,
+        now: datetime,
+        *,
+        finished: Container[str] = (),
+    ) -> None:
         """Take back :meth:`export_state` data after a restart at ``now``.
 
+        An open session whose id is in ``finished`` was kept as finished
+        before the restart (its end was saved first): it is not reopened.
         Anything malformed is dropped: the next session then starts afresh.
         """
         if not data or data.get("version") != _STATE_VERSION:
@@ -757,6 +794,8 @@ class SessionRecorder:
         except KeyError, TypeError, ValueError:
             self._prices, self._open, self._unplugged_at = [], None, None
             self._seen_at = None
+        if self._open is not None and self._open.session_id in finished:
+            self._open, self._unplugged_at = None, None
         currency = data.get("currency")
         self._currency = currency if isinstance(currency, str) else None
         self._restored = self._open is not None

@@ -142,6 +142,7 @@ class SessionLedger:
         self._store = ledger_store(hass, entry.entry_id)
         self._recorder_store = recorder_store(hass, entry.entry_id)
         self._save_pending = False
+        self._ledger_pending = False
         self._listeners: list[LedgerListener] = []
         self._fed_read: int | None = None
         self._import_task: asyncio.Task[None] | None = None
@@ -187,7 +188,9 @@ class SessionLedger:
         self._schedule_import()
 
     async def async_save_now(self) -> None:
-        """Save the open session before the entry goes away."""
+        """Save what is not saved yet before the entry goes away."""
+        if self._ledger_pending:
+            await self._store.async_save(self._ledger_data())
         if self._save_pending or self.recorder.dirty:
             await self._recorder_store.async_save(self._recorder_state())
         if self._import_task is not None:
@@ -383,6 +386,7 @@ class SessionLedger:
     def _finished(self, session: Session) -> None:
         LOGGER.debug("%s: session ended, %.3f kWh", self.name, session.energy_wh / 1000)
         self.sessions.append(session)
+        self._ledger_pending = True
         self._store.async_delay_save(self._ledger_data)
         self._announce(LedgerEvent.SESSION_ENDED, session_attributes(session))
         self._schedule_import()
@@ -390,6 +394,7 @@ class SessionLedger:
     def _ledger_data(self) -> dict[str, Any]:
         # Every session is kept: a few hundred bytes each, and the statistics
         # are recomputed from them.
+        self._ledger_pending = False
         return {"sessions": [session.as_dict() for session in self.sessions]}
 
     @callback

@@ -22,6 +22,7 @@ from custom_components.evse_local.energy.sessions import (
     SessionEvent,
     SessionRecorder,
     SessionStarted,
+    price_unit,
     solar_share,
 )
 
@@ -660,3 +661,63 @@ def test_odd_inputs_at_the_edges() -> None:
     assert session.energy_wh == 150
     assert session.priced_wh == 150
     assert session.cost == pytest.approx(0.15 * 0.4)
+
+
+def test_the_session_counter_until_the_lifetime_counter_reports() -> None:
+    """OCPP: StartTransaction sets the session to 0; the register comes later."""
+    recorder = SessionRecorder("s")
+    events: list[SessionEvent] = []
+    for seconds, connected, transaction, session_wh, lifetime_wh in [
+        (0, False, None, None, None),
+        (10, True, None, 400, None),  # Preparing: the last session's value
+        (20, True, 1, 0, None),  # StartTransaction
+        (30, True, 1, 80, 5080),  # first MeterValues: register at last
+        (40, True, 1, 160, 5160),
+        (50, True, None, 160, 5160),  # StopTransaction
+        (60, False, None, 160, 5160),
+        (70, False, None, 160, 5160),
+    ]:
+        events += recorder.update(
+            Reading(
+                at=at(seconds),
+                vehicle_connected=connected,
+                transaction_id=transaction,
+                session_wh=session_wh,
+                lifetime_wh=lifetime_wh,
+            )
+        )
+    (ended,) = [e for e in events if isinstance(e, SessionEnded)]
+    assert ended.session.energy_wh == 160
+
+
+@pytest.mark.parametrize(
+    ("unit", "read"),
+    [
+        ("EUR/kWh", (1.0, "EUR")),
+        ("€/kWh", (1.0, "€")),
+        ("SEK/MWh", (0.001, "SEK")),
+        ("ct/Wh", (1000.0, "ct")),
+        ("c/KWH", (1.0, "c")),
+        ("/kWh", (1.0, None)),
+        (None, (1.0, None)),
+        ("EUR", None),
+        ("EUR/h", None),
+        ("kWh", None),
+    ],
+)
+def test_price_units(unit: str | None, read: tuple[float, str | None] | None) -> None:
+    assert price_unit(unit) == read
+
+
+def test_an_open_session_already_kept_as_finished_is_not_reopened() -> None:
+    """The end was saved, the recorder's state not yet: no second copy."""
+    recorder = SessionRecorder("s")
+    car = Car(recorder)
+    car.read()
+    car.read(10, 50)
+    saved = recorder.export_state()
+    open_session = recorder.open_session
+    assert open_session is not None
+    restarted = SessionRecorder("s")
+    restarted.restore_state(saved, at(20), finished={open_session.session_id})
+    assert restarted.open_session is None

@@ -9,7 +9,7 @@ cost per clock hour (for long-term statistics).
 How it counts:
 
 - **Energy** is the rise of the charger's lifetime counter between two
-  readings (its session counter for chargers without one), spread evenly
+  readings (its session counter until it reports one), spread evenly
   over the time between them; cost = sum of energy x the price in force at
   that time, solar energy = sum of energy x the solar share reported with the
   reading. A counter that falls, or rises faster than any home charger can
@@ -626,10 +626,15 @@ class SessionRecorder:
 
     def _count_energy(self, reading: Reading, now: float) -> None:
         """Add the energy since the last reading to the session it belongs to."""
-        if self._lifetime.value is not None or reading.lifetime_wh is not None:
-            counted = self._lifetime.step(reading.lifetime_wh, now)
+        # The lifetime counter once it has a value; until then the session
+        # counter (an OCPP charger reports its register with the first
+        # MeterValues, after StartTransaction has set the session to 0).
+        by_session = self._session.step(reading.session_wh, now)
+        if self._lifetime.value is None:
+            self._lifetime.step(reading.lifetime_wh, now)
+            counted = by_session
         else:
-            counted = self._session.step(reading.session_wh, now)
+            counted = self._lifetime.step(reading.lifetime_wh, now)
         share = reading.solar_share
         if share is not None and not 0 <= share <= 1:
             share = None

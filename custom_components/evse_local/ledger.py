@@ -345,12 +345,7 @@ class SessionLedger:
             )
         if coordinator is None or not coordinator.last_update_success:
             return 0.0
-        snapshot = coordinator.data
-        if snapshot.power is not None:
-            return snapshot.power
-        if snapshot.charging_current is not None and snapshot.voltage is not None:
-            return snapshot.charging_current * snapshot.voltage
-        return 0.0
+        return coordinator.data.power or 0.0
 
     # ------------------------------------------------------------ outputs
 

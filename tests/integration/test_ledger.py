@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import patch
 
 import pytest
+from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.statistics import (
@@ -17,15 +19,25 @@ from homeassistant.components.recorder.statistics import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
+    CONF_HOST,
     CONF_SCAN_INTERVAL,
     EVENT_STATE_CHANGED,
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.evse_local.const import (
     CONF_GRID_POWER,
@@ -34,10 +46,11 @@ from custom_components.evse_local.const import (
     CONF_PRICE_SENSOR,
     DOMAIN,
 )
-from simulators import Simulator
+from simulators import GoeSimulator, Simulator, start_simulator
 
-from .conftest import add_charger, state_of
-from .test_group import settle
+from .conftest import add_charger, state_of, wait_for
+from .test_group import add_group, settle
+from .test_ocpp import add_ocpp_entry, free_port, mq200
 
 PRICE = "sensor.electricity_price"
 GRID = "sensor.grid_power"
@@ -65,9 +78,14 @@ class World:
     """Home Assistant's clock and the simulator's, moved together."""
 
     def __init__(
-        self, hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: Simulator
+        self,
+        hass: HomeAssistant,
+        freezer: FrozenDateTimeFactory | None,
+        sim: Simulator | GoeSimulator | None,
+        event_entity: str = EVENT,
     ) -> None:
         self.hass = hass
+        self.event_entity = event_entity
         self.freezer = freezer
         self.sim = sim
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -77,7 +95,7 @@ class World:
     @callback
     def _state_changed(self, event: Event[Any]) -> None:
         state = event.data["new_state"]
-        if event.data["entity_id"] != EVENT or state is None:
+        if event.data["entity_id"] != self.event_entity or state is None:
             return
         attributes = dict(state.attributes)
         event_type = attributes.pop("event_type", None)
@@ -92,6 +110,8 @@ class World:
 
     async def step(self, seconds: float = 60) -> None:
         """``seconds`` of charging, then the polls and timers that fall due."""
+        assert self.sim is not None
+        assert self.freezer is not None
         self.sim.model.advance(seconds)
         self.freezer.tick(timedelta(seconds=seconds))
         async_fire_time_changed(self.hass)
@@ -375,3 +395,368 @@ async def test_solar_share_of_a_session(
     assert world.events[-1][0] == "session_ended"
     assert attributes["cost"] is None
     assert attributes["solar_share"] == pytest.approx(75, abs=0.5)
+
+
+@pytest.fixture
+async def goe_sim(socket_enabled: None) -> AsyncIterator[GoeSimulator]:
+    """A go-e Charger with Modbus TCP on loopback."""
+    async with start_simulator("goe", identity_seed=0xE5E) as sim:
+        yield sim
+
+
+async def test_limit_reached_on_the_charger_itself(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """RAPI's own energy limit: the charger sleeps at it and forgets it."""
+    freezer.move_to(START)
+    world = World(hass, freezer, goplug_sim)
+    entry = await add_charger(hass, goplug_sim)
+    goplug_sim.model.plug_in()
+    await world.step()
+    await world.step()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {"config_entry_id": entry.entry_id, "energy": 1},
+        blocking=True,
+    )
+    for _ in range(10):
+        await world.step()
+    assert goplug_sim.model.limit_sleep
+    assert goplug_sim.model.charge_limit_kwh == 0  # the firmware forgot it
+    assert [event for event, _ in world.events] == [
+        "session_started",
+        "limit_reached",
+    ]
+    assert world.events[1][1] == {
+        "limit": "energy",
+        "energy": pytest.approx(1.0, abs=0.01),
+    }
+
+
+async def test_limit_reached_by_the_integration(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """go-e: the integration enforces the limit, pauses, and says so once."""
+    world = World(hass, None, goe_sim, "event.go_echarger_3678_charging_session")
+    entry = await add_charger(hass, goe_sim)
+    coordinator = entry.runtime_data.coordinator
+    goe_sim.model.plug_in()
+    for _ in range(2):
+        goe_sim.advance(10)
+        await coordinator.async_refresh()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {"config_entry_id": entry.entry_id, "energy": 0.5},
+        blocking=True,
+    )
+    for _ in range(4):
+        goe_sim.advance(100)
+        await coordinator.async_refresh()
+        await settle(hass)
+    assert not goe_sim.model.allow
+    assert [event for event, _ in world.events] == [
+        "session_started",
+        "limit_reached",
+    ]
+    assert world.events[1][1]["limit"] == "energy"
+
+    # The next car, with a time limit.
+    goe_sim.model.unplug()
+    for _ in range(2):
+        goe_sim.advance(10)
+        await coordinator.async_refresh()
+    # The second read changed nothing: the ledger's next look sees it.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
+    await settle(hass)
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.go_echarger_3678_charging_enabled"},
+        blocking=True,
+    )
+    goe_sim.model.plug_in()
+    for _ in range(2):
+        goe_sim.advance(10)
+        await coordinator.async_refresh()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_session_limit",
+        {"config_entry_id": entry.entry_id, "duration": {"minutes": 1}},
+        blocking=True,
+    )
+    with freeze_time(dt_util.utcnow() + timedelta(minutes=2)):
+        goe_sim.advance(120)
+        await coordinator.async_refresh()
+        await settle(hass)
+    assert [event for event, _ in world.events][-3:] == [
+        "session_ended",
+        "session_started",
+        "limit_reached",
+    ]
+    assert world.events[-1][1]["limit"] == "time"
+
+
+async def test_plan_not_met_is_announced(
+    hass: HomeAssistant, goplug_sim: Simulator
+) -> None:
+    """The planner's way to say so: one call, one event with its details."""
+    entry = await add_charger(hass, goplug_sim)
+    entry.runtime_data.ledger.async_plan_not_met(
+        {"target_energy": 20.0, "expected_energy": 12.5, "ready_by": "07:00"}
+    )
+    state = state_of(hass, EVENT)
+    assert state.attributes["event_type"] == "plan_not_met"
+    assert state.attributes["expected_energy"] == 12.5
+
+
+async def test_an_ocpp_session_follows_its_transaction(hass: HomeAssistant) -> None:
+    """MQ 200: StartTransaction starts the session at once; the unplug ends it."""
+    port = free_port()
+    world = World(hass, None, None, "event.mq200_0009_charging_session")
+    entry = await add_ocpp_entry(hass, port, "MQ200-0009")
+    async with mq200(port, "MQ200-0009") as sim:
+        await sim.wait_accepted()
+        await wait_for(lambda: entry.runtime_data.coordinator.last_update_success)
+        sim.model.plug_in()
+        await sim.sync()
+        await wait_for(lambda: len(world.events) == 1)
+        assert world.events[0][0] == "session_started"
+        start = sim.model.energy_wh
+        await sim.advance(600)
+        await wait_for(
+            lambda: (entry.runtime_data.coordinator.data.lifetime_energy or 0) > 0
+        )
+        sim.model.unplug()
+        await sim.sync()
+        await wait_for(
+            lambda: entry.runtime_data.coordinator.data.vehicle_connected is False
+        )
+        await hass.async_block_till_done()
+        # Only one reading says so, and the charger sends nothing more: the
+        # unplug is confirmed after a minute.
+        assert len(world.events) == 1
+        later = dt_util.utcnow() + timedelta(seconds=61)
+        with freeze_time(later):
+            async_fire_time_changed(hass, later)
+            await hass.async_block_till_done()
+        assert [event for event, _ in world.events] == [
+            "session_started",
+            "session_ended",
+        ]
+        # The register in whole Wh.
+        assert world.events[1][1]["energy"] == pytest.approx(
+            (sim.model.energy_wh - start) / 1000, abs=0.002
+        )
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_price_sensor_troubles_leave_energy_unpriced(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """MWh prices are converted; unavailable, text or odd units price nothing."""
+    freezer.move_to(START)
+    world = World(hass, freezer, goplug_sim)
+    world.price("300", "EUR/MWh")
+    entry = await _charger(hass, goplug_sim)
+    goplug_sim.model.plug_in()
+    await world.step()
+    await world.step()
+    priced = world.lifetime[-1]
+    for value, unit in (("unavailable", "EUR/kWh"), ("cheap", "EUR/kWh"), ("1", "EUR")):
+        world.price(value, unit)
+        await world.step()
+    world.price("0.30")
+    goplug_sim.model.unplug()
+    await world.step()
+    await world.step()
+    session = entry.runtime_data.ledger.last_session
+    assert session is not None
+    baseline = priced - 2 * (world.lifetime[1] - world.lifetime[0])
+    assert session.priced_wh == priced - baseline
+    assert session.energy_wh == world.lifetime[-1] - baseline
+    assert session.cost == pytest.approx(session.priced_wh / 1000 * 0.30)
+
+
+def _stored_session(session_id: str, **fields: Any) -> dict[str, Any]:
+    hour = int(datetime(2026, 11, 20, 21, tzinfo=UTC).timestamp())
+    return {
+        "id": session_id,
+        "charger": "GOPLUG47000E5E",
+        "started_at": "2026-11-20T21:10:00+00:00",
+        "ended_at": "2026-11-20T21:50:00+00:00",
+        "energy_wh": 5000.0,
+        "cost": 1.25,
+        "priced_wh": 5000.0,
+        "currency": "EUR",
+        "solar_wh": None,
+        "id_tag": "04A1B2C3D4",
+        "hours": [[hour, 5000.0, 1.25]],
+        **fields,
+    }
+
+
+async def test_kept_sessions_after_a_restart_diagnostics_and_removal(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    hass_client: ClientSessionGenerator,
+    goplug_sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Kept sessions come back (a broken one is dropped), are exported, and go."""
+    recorder_mock = get_instance(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=goplug_sim.identity.mcu_id,
+        title="GoPlug Pro 32 0E5E",
+        data={CONF_HOST: goplug_sim.host},
+        options={CONF_PRICE_SENSOR: PRICE},
+    )
+    entry.add_to_hass(hass)
+    sessions_key = f"{DOMAIN}.sessions.{entry.entry_id}"
+    hass_storage[sessions_key] = {
+        "version": 1,
+        "key": sessions_key,
+        "data": {"sessions": [_stored_session("1"), {"id": "broken"}]},
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass)
+    assert "dropped an unreadable session" in caplog.text
+    assert float(state_of(hass, LAST_ENERGY).state) == 5.0
+    last_cost = state_of(hass, LAST_COST)
+    assert (float(last_cost.state), last_cost.attributes["id_tag"]) == (
+        1.25,
+        "04A1B2C3D4",
+    )
+    statistics = await _statistics(hass, recorder_mock, entry)
+    hour = datetime(2026, 11, 20, 21, tzinfo=UTC)
+    assert statistics == {"energy": [(hour, 5.0, 5.0)], "cost": [(hour, 1.25, 1.25)]}
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert isinstance(diagnostics, dict)
+    sessions: Any = diagnostics["sessions"]
+    assert sessions["sessions_kept"] == 1
+    (recent,) = sessions["recent_sessions"]
+    assert recent["energy_wh"] == 5000.0
+    assert recent["id_tag"] == "**REDACTED**"
+    assert "04A1B2C3D4" not in str(diagnostics)
+
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await settle(hass)
+    assert sessions_key not in hass_storage
+    assert f"{DOMAIN}.session_recorder.{entry.entry_id}" not in hass_storage
+    await async_wait_recording_done(hass)
+    metadata = await recorder_mock.async_add_executor_job(
+        list_statistic_ids, hass, None, None
+    )
+    assert [item for item in metadata if item["source"] == DOMAIN] == []
+
+
+async def test_price_sensor_option(hass: HomeAssistant, goplug_sim: Simulator) -> None:
+    """A price sensor must be a number per energy; errors end in a saved form."""
+    entry = await add_charger(hass, goplug_sim)
+    hass.states.async_set("sensor.text", "cheap", {ATTR_UNIT_OF_MEASUREMENT: "EUR/kWh"})
+    hass.states.async_set("sensor.euros", "5", {ATTR_UNIT_OF_MEASUREMENT: "EUR"})
+    hass.states.async_set(PRICE, "unknown", {ATTR_UNIT_OF_MEASUREMENT: "EUR/MWh"})
+    base = {CONF_SCAN_INTERVAL: 10, CONF_PERSIST_MAX_CURRENT: False}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for sensor, error in (
+        ("sensor.text", "price_not_numeric"),
+        ("sensor.euros", "price_unit"),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**base, CONF_PRICE_SENSOR: sensor}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_PRICE_SENSOR: error}
+    # Unknown now, a price per MWh: checked again when it reports.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_PRICE_SENSOR: PRICE}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    assert entry.options[CONF_PRICE_SENSOR] == PRICE
+    # A sensor that does not exist (yet) is accepted too.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_PRICE_SENSOR: "sensor.later"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+
+
+async def test_price_sensor_of_a_group_member(
+    hass: HomeAssistant, goplug_sim: Simulator
+) -> None:
+    """A member keeps its own price sensor; emptying the field removes it."""
+    charger = await add_charger(hass, goplug_sim)
+    await add_group(hass, [charger])
+    hass.states.async_set("sensor.euros", "5", {ATTR_UNIT_OF_MEASUREMENT: "EUR"})
+    base = {CONF_SCAN_INTERVAL: 20, CONF_PERSIST_MAX_CURRENT: False}
+    result = await hass.config_entries.options.async_init(charger.entry_id)
+    assert result["step_id"] == "grouped"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_PRICE_SENSOR: "sensor.euros"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "grouped"
+    assert result["errors"] == {CONF_PRICE_SENSOR: "price_unit"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_PRICE_SENSOR: PRICE}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    assert charger.options[CONF_PRICE_SENSOR] == PRICE
+    result = await hass.config_entries.options.async_init(charger.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], base)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    assert CONF_PRICE_SENSOR not in charger.options
+
+
+async def test_solar_share_in_a_group(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The group's grid meter sees every member: their power is shared out."""
+    freezer.move_to(START)
+    hass.states.async_set(GRID, "20000", {ATTR_UNIT_OF_MEASUREMENT: "W"})
+    async with (
+        start_simulator("goplug", identity_seed=1) as sim_a,
+        start_simulator("goplug", identity_seed=2) as sim_b,
+    ):
+        first = await add_charger(hass, sim_a)
+        second = await add_charger(hass, sim_b)
+        group = await add_group(hass, [first, second])
+        inputs = {CONF_GRID_POWER: GRID, CONF_GRID_POWER_SIGN: "positive_export"}
+        hass.config_entries.async_update_entry(group, options=group.options | inputs)
+        assert await hass.config_entries.async_reload(group.entry_id)
+        await settle(hass)
+        world = World(hass, freezer, sim_a, f"event.{first.title}_charging_session")
+        world.lifetime.append(int(sim_a.model.total_wh))
+        sim_a.model.plug_in()
+        sim_b.model.plug_in()
+        for _ in range(2):
+            sim_b.model.advance(60)
+            await world.step()  # exporting 20 kW: all solar
+        # Importing what one of them draws: half of what both draw.
+        hass.states.async_set(
+            GRID, str(-sim_a.model.power_watts), {ATTR_UNIT_OF_MEASUREMENT: "W"}
+        )
+        for _ in range(2):
+            sim_b.model.advance(60)
+            await world.step()
+        hass.states.async_set(GRID, "unavailable")  # as before: the last share
+        sim_b.model.advance(60)
+        await world.step()
+        sim_a.model.unplug()
+        for _ in range(2):
+            await world.step()
+        session = first.runtime_data.ledger.last_session
+        assert session is not None
+        # 2 minutes at 100 %, 3 at 50 % (the group shares its 40 A from the
+        # first step on: the minutes differ).
+        minutes = [b - a for a, b in itertools.pairwise(world.lifetime[:6])]
+        solar = sum(minutes[:2]) + sum(minutes[2:]) / 2
+        assert session.energy_wh == sum(minutes)
+        assert session.solar_share == pytest.approx(solar / sum(minutes), abs=0.001)

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from homeassistant.components.recorder.models import (
@@ -67,6 +68,7 @@ from .energy.sessions import (
     SessionEvent,
     SessionRecorder,
     SessionStarted,
+    hourly_totals,
     price_unit,
     solar_share,
 )
@@ -97,8 +99,16 @@ type LedgerListener = Callable[[LedgerEvent, dict[str, Any]], None]
 
 
 def ledger_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Where every finished session of a charger is kept."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.sessions.{entry_id}")
+    """Where every finished session of a charger is kept.
+
+    Years of sessions make a megabyte or two: serialised off the event loop.
+    """
+    return Store(
+        hass,
+        STORAGE_VERSION,
+        f"{DOMAIN}.sessions.{entry_id}",
+        serialize_in_event_loop=False,
+    )
 
 
 def recorder_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -190,7 +200,7 @@ class SessionLedger:
     async def async_save_now(self) -> None:
         """Save what is not saved yet before the entry goes away."""
         if self._ledger_pending:
-            await self._store.async_save(self._ledger_data())
+            await self._store.async_save(self._ledger_data(tuple(self.sessions)))
         if self._save_pending or self.recorder.dirty:
             await self._recorder_store.async_save(self._recorder_state())
         if self._import_task is not None:
@@ -382,15 +392,16 @@ class SessionLedger:
         LOGGER.debug("%s: session ended, %.3f kWh", self.name, session.energy_wh / 1000)
         self.sessions.append(session)
         self._ledger_pending = True
-        self._store.async_delay_save(self._ledger_data)
+        # Called from a worker thread: it gets its own copy of the list.
+        self._store.async_delay_save(partial(self._ledger_data, tuple(self.sessions)))
         self._announce(LedgerEvent.SESSION_ENDED, session_attributes(session))
         self._schedule_import()
 
-    def _ledger_data(self) -> dict[str, Any]:
-        # Every session is kept: a few hundred bytes each, and the statistics
-        # are recomputed from them.
+    def _ledger_data(self, sessions: tuple[Session, ...]) -> dict[str, Any]:
+        # Every session is kept (about 400 bytes each): the statistics are
+        # recomputed from them.
         self._ledger_pending = False
-        return {"sessions": [session.as_dict() for session in self.sessions]}
+        return {"sessions": [session.as_dict() for session in sessions]}
 
     @callback
     def _save_soon(self, delay: float = OPEN_SAVE_DELAY) -> None:
@@ -431,18 +442,16 @@ class SessionLedger:
         """
         if not self.sessions or "recorder" not in self.hass.config.components:
             return
-        hours: dict[datetime, list[float]] = {}
-        for session in self.sessions:
-            for hour in session.hours:
-                totals = hours.setdefault(hour.start, [0.0, 0.0])
-                totals[0] += hour.energy_wh / 1000
-                totals[1] += hour.cost
+        # Years of sessions take tens of milliseconds: off the event loop.
+        hours = await self.hass.async_add_executor_job(
+            hourly_totals, tuple(self.sessions)
+        )
         energy_id, cost_id = statistic_ids(self.entry)
-        columns = [(self._metadata(energy_id, cost=False), 0)]
+        columns = [(self._metadata(energy_id, cost=False), False)]
         if any(session.cost is not None for session in self.sessions):
-            columns.append((self._metadata(cost_id, cost=True), 1))
+            columns.append((self._metadata(cost_id, cost=True), True))
         recorder = get_instance(self.hass)
-        for metadata, column in columns:
+        for metadata, cost in columns:
             statistic_id = metadata["statistic_id"]
             last = await recorder.async_add_executor_job(
                 get_last_statistics, self.hass, 1, statistic_id, True, {"sum"}
@@ -450,8 +459,8 @@ class SessionLedger:
             since = last[statistic_id][0]["start"] if last.get(statistic_id) else None
             total = 0.0
             rows: list[StatisticData] = []
-            for start in sorted(hours):
-                value = hours[start][column]
+            for start, energy_kwh, hour_cost in hours:
+                value = hour_cost if cost else energy_kwh
                 total += value
                 if since is None or start.timestamp() >= since:
                     rows.append(StatisticData(start=start, state=value, sum=total))

@@ -22,6 +22,7 @@ from custom_components.evse_local.energy.sessions import (
     SessionEvent,
     SessionRecorder,
     SessionStarted,
+    hourly_totals,
     price_unit,
     solar_share,
 )
@@ -721,3 +722,25 @@ def test_an_open_session_already_kept_as_finished_is_not_reopened() -> None:
     restarted = SessionRecorder("s")
     restarted.restore_state(saved, at(20), finished={open_session.session_id})
     assert restarted.open_session is None
+
+
+def test_hourly_totals_add_sessions_sharing_an_hour() -> None:
+    hour = datetime(2026, 11, 21, 10, tzinfo=UTC)
+    later = hour + timedelta(hours=1)
+
+    def session(*hours: HourEnergy) -> Session:
+        return Session(
+            session_id="x",
+            charger="c",
+            started_at=hours[0].start,
+            ended_at=hours[-1].start,
+            energy_wh=sum(h.energy_wh for h in hours),
+            hours=hours,
+        )
+
+    assert hourly_totals(
+        [
+            session(HourEnergy(hour, 1000, 0.3)),
+            session(HourEnergy(hour, 500, -0.1), HourEnergy(later, 2000, 0.2)),
+        ]
+    ) == [(hour, 1.5, pytest.approx(0.2)), (later, 2.0, 0.2)]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -208,6 +208,23 @@ class LimitReached:
 
 
 type SessionEvent = SessionStarted | SessionEnded | LimitReached
+
+
+def hourly_totals(
+    sessions: Iterable[Session],
+) -> list[tuple[datetime, float, float]]:
+    """Return energy (kWh) and cost per clock hour over ``sessions``, oldest first.
+
+    Two sessions in one hour (one ends at 10:20, the next starts at 10:40)
+    add up in it: the long-term statistics have one row per hour.
+    """
+    hours: dict[datetime, list[float]] = {}
+    for session in sessions:
+        for hour in session.hours:
+            totals = hours.setdefault(hour.start, [0.0, 0.0])
+            totals[0] += hour.energy_wh / 1000
+            totals[1] += hour.cost
+    return [(start, hours[start][0], hours[start][1]) for start in sorted(hours)]
 
 
 def solar_share(

@@ -35,6 +35,7 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import (
     EventStateChangedData,
     async_track_state_change_event,
@@ -203,8 +204,6 @@ class SessionLedger:
             await self._store.async_save(self._ledger_data(tuple(self.sessions)))
         if self._save_pending or self.recorder.dirty:
             await self._recorder_store.async_save(self._recorder_state())
-        if self._import_task is not None:
-            await self._import_task
 
     @property
     def name(self) -> str:
@@ -258,7 +257,8 @@ class SessionLedger:
     def _price_changed(self) -> None:
         price, currency = self._price()
         self.recorder.set_price(dt_util.utcnow(), price, currency)
-        self._save_soon()
+        if self.recorder.dirty:
+            self._save_soon()
 
     def _price(self) -> tuple[float | None, str | None]:
         """Return the price sensor's price per kWh and its currency (None: unknown)."""
@@ -429,7 +429,12 @@ class SessionLedger:
     async def _async_import(self) -> None:
         while True:
             self._import_again = False
-            await self._async_import_statistics()
+            try:
+                await self._async_import_statistics()
+            except HomeAssistantError as err:
+                # The sessions are kept: the next session or start tries again.
+                LOGGER.warning("%s: statistics not exported: %s", self.name, err)
+                return
             if not self._import_again:
                 return
 

@@ -25,6 +25,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -760,3 +761,40 @@ async def test_solar_share_in_a_group(
         solar = sum(minutes[:2]) + sum(minutes[2:]) / 2
         assert session.energy_wh == sum(minutes)
         assert session.solar_share == pytest.approx(solar / sum(minutes), abs=0.001)
+
+
+async def test_a_failed_export_is_tried_again_at_the_next_start(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    goplug_sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The recorder refusing an import loses nothing: the sessions are kept."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=goplug_sim.identity.mcu_id,
+        title="GoPlug Pro 32 0E5E",
+        data={CONF_HOST: goplug_sim.host},
+    )
+    entry.add_to_hass(hass)
+    key = f"{DOMAIN}.sessions.{entry.entry_id}"
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {"sessions": [_stored_session("1")]},
+    }
+    with patch(
+        "custom_components.evse_local.ledger.async_add_external_statistics",
+        side_effect=HomeAssistantError("the database is busy"),
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await settle(hass)
+    assert "statistics not exported: the database is busy" in caplog.text
+    assert await _statistics(hass, get_instance(hass), entry) == {}
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    hour = datetime(2026, 11, 20, 21, tzinfo=UTC)
+    assert await _statistics(hass, get_instance(hass), entry) == {
+        "energy": [(hour, 5.0, 5.0)],
+        "cost": [(hour, 1.25, 1.25)],
+    }

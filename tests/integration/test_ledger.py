@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,6 +67,19 @@ def auto_enable_custom_integrations(
     recorder_mock: Recorder, enable_custom_integrations: None, socket_enabled: None
 ) -> None:
     """The recorder first (it must exist before Home Assistant starts)."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_database() -> Iterator[None]:
+    """No SQL in the test output (phcc logs every statement at INFO).
+
+    The recorder's thread may still write after a test's capture ended.
+    """
+    engine = logging.getLogger("sqlalchemy.engine")
+    level = engine.level
+    engine.setLevel(logging.WARNING)
+    yield
+    engine.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

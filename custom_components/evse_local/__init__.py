@@ -24,6 +24,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.typing import ConfigType
 
 from .const import (
@@ -49,6 +50,7 @@ from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
 from .id_tags import async_migrate_free_charging, authorization_from_options
+from .ledger import SessionLedger, ledger_store, recorder_store, statistic_ids
 from .ocpp_server import (
     TlsMismatchError,
     async_acquire_server,
@@ -72,6 +74,7 @@ from .services import async_setup_services
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.EVENT,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -170,7 +173,11 @@ async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> b
             # (a Modbus charger holds an open TCP connection).
             await charger.close()
             raise
-    entry.runtime_data = EvseRuntimeData(charger=charger, coordinator=coordinator)
+    ledger = SessionLedger(hass, entry, coordinator)
+    await ledger.async_load()
+    entry.runtime_data = EvseRuntimeData(
+        charger=charger, coordinator=coordinator, ledger=ledger
+    )
     if has_solar_inputs(entry.options) and group_of(hass, entry.entry_id) is None:
         # Solar charging of its own; a group member is the group's to control.
         entry.runtime_data.energy = EnergyManager(hass, entry, [entry.entry_id])
@@ -180,6 +187,8 @@ async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> b
             hass, coordinator.async_run_push(), f"{DOMAIN} push {entry.title}"
         )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # After the platforms: the event entity hears the first reading's news.
+    await ledger.async_start()
     if entry.runtime_data.energy is not None:
         await entry.runtime_data.energy.async_start()
     return True
@@ -262,6 +271,7 @@ async def async_unload_entry(
     if unloaded:
         if entry.runtime_data.energy is not None:
             await entry.runtime_data.energy.async_save_now()
+        await entry.runtime_data.ledger.async_save_now()
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
@@ -314,6 +324,11 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         await limit_store(hass, entry.entry_id).async_remove()
         await charger_store(hass, entry.entry_id).async_remove()
         await controls_store(hass, entry.entry_id).async_remove()
+        await ledger_store(hass, entry.entry_id).async_remove()
+        await recorder_store(hass, entry.entry_id).async_remove()
+        if "recorder" in hass.config.components:
+            # Its sessions are gone: so are the statistics made from them.
+            get_instance(hass).async_clear_statistics(list(statistic_ids(entry)))
         if CONF_PROTOCOL not in entry.data:
             await _async_release_controls(hass, entry)
         return

@@ -28,6 +28,8 @@ from homeassistant.const import (
     CONF_SCAN_INTERVAL,
     CONF_USERNAME,
     PERCENTAGE,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
     UnitOfElectricCurrent,
     UnitOfPower,
 )
@@ -78,6 +80,7 @@ from .const import (
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_POLICY,
+    CONF_PRICE_SENSOR,
     CONF_PROTOCOL,
     CONF_SOLAR_MODE,
     CONF_SSL_CERTIFICATE,
@@ -112,6 +115,7 @@ from .const import (
     SIGN_POSITIVE_IMPORT,
 )
 from .energy import J1772_MIN_CURRENT, Policy
+from .energy.sessions import price_unit
 from .group import charger_entries, group_entries, group_of
 from .helpers import async_connect
 from .id_tags import (
@@ -487,6 +491,31 @@ def _validate_group(
     if _unit_error(hass, settings.get(CONF_CIRCUIT_METER), _METER_UNITS):
         return {"base": "unsupported_unit"}
     return _validate_solar(hass, settings)
+
+
+def _price_field(options: Mapping[str, Any]) -> dict[Any, Any]:
+    """Ask for the session ledger's price per kWh (every charger, grouped too)."""
+    return {
+        probatio.Optional(
+            CONF_PRICE_SENSOR,
+            description={"suggested_value": options.get(CONF_PRICE_SENSOR)},
+        ): EntitySelector(EntitySelectorConfig(domain="sensor"))
+    }
+
+
+def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[str, str]:
+    """Check that a price sensor holds a number per unit of energy."""
+    entity_id = settings.get(CONF_PRICE_SENSOR)
+    if not entity_id or (state := hass.states.get(entity_id)) is None:
+        return {}
+    if price_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)) is None:
+        return {CONF_PRICE_SENSOR: "price_unit"}
+    if state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        try:
+            float(state.state)
+        except ValueError:
+            return {CONF_PRICE_SENSOR: "price_not_numeric"}
+    return {}
 
 
 def _kept(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -1013,7 +1042,9 @@ class EvseOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             settings = _clean(user_input)
-            errors = _validate_solar(self.hass, settings)
+            errors = _validate_solar(self.hass, settings) or _validate_price(
+                self.hass, settings
+            )
             if not errors:
                 errors = await self._async_apply_meter_interval(settings)
             if not errors:
@@ -1026,6 +1057,7 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                 step_id="grouped",
                 data_schema=self._charger_schema(),
                 description_placeholders={"group": group.title},
+                errors=errors,
             )
         schema = self._charger_schema().extend(charger_solar_schema().schema)
         return self.async_show_form(
@@ -1038,8 +1070,13 @@ class EvseOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_grouped(self, user_input: dict[str, Any]) -> ConfigFlowResult:
         """Save a group member's options; its solar inputs stay as they were."""
-        settings = {**self.config_entry.options, **_clean(user_input)}
-        errors = await self._async_apply_meter_interval(settings)
+        # An emptied price field is absent: the old one must not stay.
+        options = dict(self.config_entry.options)
+        options.pop(CONF_PRICE_SENSOR, None)
+        settings = {**options, **_clean(user_input)}
+        errors = _validate_price(self.hass, settings)
+        if not errors:
+            errors = await self._async_apply_meter_interval(settings)
         if not errors:
             return self._async_save(settings)
         group = group_of(self.hass, self.config_entry.entry_id)
@@ -1064,6 +1101,7 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                         CONF_METER_INTERVAL,
                         default=options.get(CONF_METER_INTERVAL, OCPP_METER_INTERVAL),
                     ): _number(*OCPP_METER_INTERVAL_RANGE, "s"),
+                    **_price_field(options),
                 }
             )
         return probatio.Schema(
@@ -1078,6 +1116,7 @@ class EvseOptionsFlow(OptionsFlowWithReload):
                     CONF_PERSIST_MAX_CURRENT,
                     default=options.get(CONF_PERSIST_MAX_CURRENT, False),
                 ): BooleanSelector(),
+                **_price_field(options),
             }
         )
 

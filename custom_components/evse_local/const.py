@@ -82,3 +82,6 @@ DEFAULT_VOLTAGE: Final = 230
 DEFAULT_FALLBACK_CURRENT: Final = 6
 DEFAULT_CONTROL_INTERVAL: Final = 10
 SIGNAL_CHARGER_CHANGED: Final = f"{DOMAIN}_charger_changed"
+
+# The session ledger: a price per kWh for each session's cost.
+CONF_PRICE_SENSOR: Final = "price_sensor"

@@ -1,4 +1,4 @@
-"""Diagnostics: the entry (secrets redacted), the device and its last snapshot."""
+"""Diagnostics: the entry (secrets redacted), the device, its last snapshot and sessions."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ async def async_get_config_entry_diagnostics(
         "last_update_success": coordinator.last_update_success,
         "requests_sent": runtime.charger.requests,
         "snapshot": async_redact_data(snapshot, TO_REDACT),
+        # An RFID card number opens the charger: never in a bug report.
+        "sessions": async_redact_data(runtime.ledger.diagnostics(), {"id_tag"}),
     }
     if isinstance(runtime.charger, OcppCharger):
         diagnostics["ocpp"] = await _async_ocpp(runtime.charger)

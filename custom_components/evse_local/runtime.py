@@ -1,8 +1,9 @@
 """What a loaded entry holds, typed: the top of the one-way data flow.
 
-The coordinators know their charger; the energy manager knows the
-coordinators; this module knows both, so nothing below it has to know what
-is above (no import cycles between coordinator, manager and group).
+The coordinators know their charger; the energy manager and the session
+ledger know the coordinators; this module knows them all, so nothing below
+it has to know what is above (no import cycles between coordinator,
+manager, ledger and group).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from .coordinator import EvseCoordinator
 from .energy_manager import EnergyManager
 from .group import is_group_entry
+from .ledger import SessionLedger
 from .protocols.charger import Charger
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
@@ -27,6 +29,7 @@ class EvseRuntimeData:
 
     charger: Charger
     coordinator: EvseCoordinator
+    ledger: SessionLedger
     # Solar charging of a charger that is in no group (a group has its own).
     energy: EnergyManager | None = None
 

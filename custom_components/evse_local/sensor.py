@@ -31,8 +31,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_PRICE_SENSOR
 from .coordinator import EvseCoordinator
 from .energy import Allocation, AllocationReason, SolarState
+from .energy.sessions import Session
 from .energy_manager import EnergyManager, Member
 from .entity import (
     EnergyEntity,
@@ -41,6 +43,7 @@ from .entity import (
     energy_manager,
     has_capability,
 )
+from .ledger import LedgerEvent, session_attributes
 from .protocols.energy_guard import LifetimeEnergyGuard, rated_power_w
 from .protocols.models import (
     Capability,
@@ -490,6 +493,36 @@ MEMBER_SENSOR_DESCRIPTIONS: tuple[MemberSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SessionSensorDescription(SensorEntityDescription):
+    """How to show one fact of the last finished session."""
+
+    value_fn: Callable[[Session], StateType]
+    has_fn: Callable[[EvseConfigEntry], bool] = lambda entry: True
+
+
+SESSION_SENSOR_DESCRIPTIONS: tuple[SessionSensorDescription, ...] = (
+    SessionSensorDescription(
+        key="last_session_energy",
+        translation_key="last_session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda session: round(session.energy_wh / 1000, 3),
+    ),
+    SessionSensorDescription(
+        key="last_session_cost",
+        translation_key="last_session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda session: (
+            None if session.cost is None else round(session.cost, 4)
+        ),
+        has_fn=lambda entry: bool(entry.options.get(CONF_PRICE_SENSOR)),
+    ),
+)
+
+
 @dataclass(slots=True)
 class EvseSensorExtraStoredData(SensorExtraStoredData):
     """Sensor state plus the lifetime energy guard's state."""
@@ -532,6 +565,11 @@ async def async_setup_entry(
     if not is_group(entry):
         async_add_supported_entities(
             entry, async_add_entities, EvseSensor, DESCRIPTIONS
+        )
+        async_add_entities(
+            SessionSensor(entry, description)
+            for description in SESSION_SENSOR_DESCRIPTIONS
+            if description.has_fn(entry)
         )
 
 
@@ -635,3 +673,47 @@ class EvseSensor(EvseEntity, RestoreSensor):
             self.native_unit_of_measurement,
             self._guard,
         )
+
+
+class SessionSensor(EvseEntity, SensorEntity):
+    """The last finished session, from the ledger."""
+
+    entity_description: SessionSensorDescription
+
+    def __init__(
+        self, entry: EvseConfigEntry, description: SessionSensorDescription
+    ) -> None:
+        """Show the ledger's last session."""
+        super().__init__(entry, description)
+        self._ledger = entry.runtime_data.ledger
+
+    async def async_added_to_hass(self) -> None:
+        """Show every session as it ends."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._ledger.async_add_listener(self._handle_event))
+
+    @callback
+    def _handle_event(self, event: LedgerEvent, attributes: dict[str, Any]) -> None:
+        if event is LedgerEvent.SESSION_ENDED:
+            self._written = self._shown()
+            self.async_write_ha_state()
+
+    @property
+    def native_value(self) -> StateType:
+        """The last session's value; unknown before the first one."""
+        session = self._ledger.last_session
+        return None if session is None else self.entity_description.value_fn(session)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The energy unit, or the currency the last session was priced in."""
+        if self.entity_description.device_class is not SensorDeviceClass.MONETARY:
+            return self.entity_description.native_unit_of_measurement
+        session = self._ledger.last_session
+        return None if session is None else session.currency
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """When the last session ran, what it cost, how sunny it was, who."""
+        session = self._ledger.last_session
+        return None if session is None else session_attributes(session)

@@ -26,8 +26,10 @@ async def test_diagnostics(
     any_sim.advance(120)
     entry = await add_charger(hass, any_sim)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    # Whether a push made the plug-in a session by now depends on timing; the
+    # ledger's tests check what diagnostics say of sessions.
     assert diagnostics == snapshot(
-        exclude=props("host", "requests_sent", "push_connected")
+        exclude=props("host", "requests_sent", "push_connected", "open_session")
     )
 
 

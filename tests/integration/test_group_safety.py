@@ -144,6 +144,9 @@ async def test_a_reboot_falls_back_within_the_circuit(
     assert sim_a.model.eeprom_writes == sim_b.model.eeprom_writes == 1
 
 
+# Unloading closes the OpenEVSE websocket from our side: aiohttp may leave its
+# heartbeat timer to run out after the test.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_home_assistant_gone_with_two_cars_charging(
     hass: HomeAssistant, current_sim: Simulator, goplug_sim: Simulator
 ) -> None:

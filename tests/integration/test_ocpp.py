@@ -126,6 +126,8 @@ async def charger(
     entry = await add_ocpp_entry(hass, port, "MQ200-0001")
     async with mq200(port, "MQ200-0001") as sim:
         await sim.wait_accepted()
+        # Configured (measurands, then every key read): readings have currents.
+        await wait_for(lambda: sim.frames_received["GetConfiguration"] == 2)
         sim.model.plug_in()
         await sim.sync()
         await sim.advance(10)

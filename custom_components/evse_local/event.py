@@ -1,0 +1,57 @@
+"""Event entity: what happens to a charger's sessions, for automations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import EvseEntity
+from .ledger import LedgerEvent
+from .runtime import EvseConfigEntry
+
+# The ledger does the work; the entity only reports what it found.
+PARALLEL_UPDATES = 0
+
+DESCRIPTIONS: tuple[EventEntityDescription, ...] = (
+    EventEntityDescription(
+        key="charging_session",
+        translation_key="charging_session",
+        event_types=[event.value for event in LedgerEvent],
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charger's session event entity."""
+    async_add_entities(
+        SessionEventEntity(entry, description) for description in DESCRIPTIONS
+    )
+
+
+class SessionEventEntity(EvseEntity, EventEntity):
+    """Reports a session starting or ending, a limit reached, a plan not met."""
+
+    def __init__(
+        self, entry: EvseConfigEntry, description: EventEntityDescription
+    ) -> None:
+        """Attach to the charger's device and its ledger."""
+        super().__init__(entry, description)
+        self._ledger = entry.runtime_data.ledger
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the ledger."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._ledger.async_add_listener(self._handle_event))
+
+    @callback
+    def _handle_event(self, event: LedgerEvent, attributes: dict[str, Any]) -> None:
+        self._trigger_event(event.value, attributes)
+        self._written = self._shown()
+        self.async_write_ha_state()

@@ -519,11 +519,8 @@ class SessionLedger:
 
 
 def _id_tag(snapshot: ChargerSnapshot) -> str | None:
-    """Return the id tag (RFID card) that started the running session, if any.
+    """Return the id tag (RFID card) of the session, where the charger says.
 
-    OCPP chargers report it (``ChargerSnapshot.id_tag``, from the central
-    system's authorization); read defensively so a snapshot without the
-    field reports none.
+    OCPP chargers report it (the card the central system authorized).
     """
-    tag = getattr(snapshot, "id_tag", None)
-    return tag if isinstance(tag, str) and tag else None
+    return snapshot.id_tag or None

@@ -1,14 +1,11 @@
 """What the fault day (``benchmarks/fault_day.py``) found in the controller.
 
-Kept as reproducers for the controller's owner: each fails today (strict
-xfail), so a fix turns it into an unexpected pass that says to drop the mark.
+Each test is the finding's reproducer, fixed since: it failed before the fix.
 """
 
 from __future__ import annotations
 
 import itertools
-
-import pytest
 
 from custom_components.evse_local.energy import (
     EnergyController,
@@ -37,21 +34,14 @@ def _reading(member_id: str, *, car: bool, caps: bool) -> MemberReading:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "fault day seed 20261010, 12:49: the OpenEVSE's max_current_soft raise "
-        "6 -> 17 A got HTTP 500 once and was never sent again while the charger "
-        "stayed online, so its car charged at 6 A for its whole hour"
-    ),
-)
 def test_a_lost_raise_of_a_capping_fallback_is_tried_again() -> None:
     """A capping fallback (current OpenEVSE firmware) that failed to go up.
 
-    The claim is capped at the fallback, so until the raise is written the
-    car gets the fallback current only. A write that failed is remembered as
-    tried for that (observed, wanted) pair and skipped until the charger goes
-    offline; the same pair comes back for every later car, too.
+    Fault day seed 20261010, 12:49: the OpenEVSE's ``max_current_soft``
+    raise 6 -> 17 A got HTTP 500 once and was never sent again while the
+    charger stayed online, so its car charged at 6 A for its whole hour. The
+    claim is capped at the fallback: until the raise is written the car gets
+    the fallback current only. A failed write is sent again after the back-off.
     """
     controller = EnergyController(
         GroupSettings(circuit_limit=40, fallback_current=6), SolarSettings()

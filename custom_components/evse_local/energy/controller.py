@@ -264,6 +264,10 @@ class EnergyController:
                 if (known := self._known.get(member_id)) is not None:
                     known.fallback = command.amps
         else:
+            if isinstance(command, FallbackWrite):
+                # Not written: sent again after the back-off (a charger whose
+                # fallback caps its current would stay at the old cap).
+                self._fallback_tried.pop(member_id, None)
             failures = self._failures.get(member_id, 0) + 1
             self._failures[member_id] = failures
             # Every failed command makes a reading and another step: back off
@@ -651,7 +655,9 @@ class EnergyController:
 
         A lower fallback counts once it is confirmed; a higher one (the
         group's fallback current was raised) only goes out when it fits,
-        and counts from the moment it is sent.
+        and counts from the moment it is sent. A write the charger did not
+        confirm is sent again after the member's back-off; one it confirmed
+        but does not keep is not repeated (EEPROM wear).
         """
         limit = self.group.circuit_limit
         if limit is None:
@@ -659,7 +665,7 @@ class EnergyController:
         writes: list[FallbackWrite] = []
         for reading in members:
             member_id = reading.member_id
-            if not reading.online:
+            if not reading.online or now < self._retry_at.get(member_id, now):
                 continue
             target = self._fallback_wanted.get(member_id, self.fallback_target(reading))
             known = self._known[member_id].fallback

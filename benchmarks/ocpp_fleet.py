@@ -705,6 +705,10 @@ class FrameAccount:
     outside: Latency = field(default_factory=Latency)
     """In the window: arrival (and the charger's send) -> the external
     listener received the state (``delivered_ms``/``from_send_ms``)."""
+    delivered_spans: list[tuple[float, float]] = field(default_factory=list)
+    """In the window: (arrival, delivered to a listener on the bus)."""
+    outside_spans: list[tuple[float, float]] = field(default_factory=list)
+    """In the window: (arrival, received by the external listener)."""
 
     @property
     def lost(self) -> int:
@@ -775,6 +779,7 @@ def account(
             result.seen_outside += 1
             if window[0] <= arrival <= window[1]:
                 result.outside.delivered_ms.append((outside - arrival) * 1000)
+                result.outside_spans.append((arrival, outside))
                 if (sent_time := sent_at.get(_unique_id(raw))) is not None:
                     result.outside.from_send_ms.append((outside - sent_time) * 1000)
         if seen is None:
@@ -785,6 +790,8 @@ def account(
         else:
             result.shown += 1
             written, delivered = seen
+            if window[0] <= arrival <= window[1]:
+                result.delivered_spans.append((arrival, delivered))
             for latency in (
                 (result.everything, result.window)
                 if window[0] <= arrival <= window[1]
@@ -802,6 +809,33 @@ def account(
             first += 1
         result.largest_burst = max(result.largest_burst, last - first + 1)
     return result
+
+
+def held_by_collections(
+    spans: Sequence[tuple[float, float]],
+    pauses: Sequence[tuple[float, int, float]],
+    *,
+    fraction: float = 0.01,
+    shortest_ms: float = 10.0,
+) -> tuple[int, int]:
+    """Of the slowest ``fraction`` of frames, how many a collection held up.
+
+    ``spans``: (arrival, state seen); ``pauses``: (wall time at the end,
+    generation, ms). A frame was held up when a pause of at least
+    ``shortest_ms`` fell between its arrival and its state being seen.
+    Returns (slowest frames, of them held up).
+    """
+    if not spans:
+        return 0, 0
+    count = max(1, math.ceil(fraction * len(spans)))
+    slowest = sorted(spans, key=lambda span: span[1] - span[0])[-count:]
+    stalls = [(end - ms / 1000, end) for end, _gen, ms in pauses if ms >= shortest_ms]
+    held = sum(
+        1
+        for arrival, seen in slowest
+        if any(start < seen and end > arrival for start, end in stalls)
+    )
+    return count, held
 
 
 def _unique_id(raw: str) -> str:
@@ -840,6 +874,9 @@ class FleetResult:
     external: bool = False
     """An external listener followed every state change over the websocket."""
     listener_cpu_percent: float = 0.0
+    tail: tuple[int, int] = (0, 0)
+    """The slowest 1 % of the frames (the listener's when there is one), and
+    how many of them a garbage collection of 10 ms or more held up."""
 
     @property
     def cpu_ms_per_frame(self) -> float:
@@ -941,6 +978,10 @@ async def fleet(
             (window_start, window_end),
             {str(key): float(value) for key, value in done["sent_at"].items()},
         )
+        tail = held_by_collections(
+            frames.outside_spans if external else frames.delivered_spans,
+            collections.pauses,
+        )
         return FleetResult(
             chargers=chargers,
             seconds=seconds,
@@ -963,6 +1004,7 @@ async def fleet(
             gc_longest_ms=max((ms for _, ms in pauses), default=0.0),
             external=external,
             listener_cpu_percent=listener_cpu,
+            tail=tail,
         )
 
 
@@ -1366,7 +1408,8 @@ def markdown(results: Results) -> str:
             f"{run_result.gc_count} garbage collections in the window, "
             f"{run_result.gc_total_ms:.0f} ms in all, the longest "
             f"{run_result.gc_longest_ms:.0f} ms (the event loop stands still "
-            "meanwhile)."
+            f"meanwhile); of the slowest 1 % ({run_result.tail[0]} frames), "
+            f"{run_result.tail[1]} waited on a collection of 10 ms or more."
         )
     details.append(
         f"- RSS ({'with' if fo else 'without'} the listener): "

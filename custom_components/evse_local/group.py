@@ -40,8 +40,12 @@ def group_entries(hass: HomeAssistant) -> list[ConfigEntry[Any]]:
 
 def group_of(hass: HomeAssistant, charger_entry_id: str) -> ConfigEntry[Any] | None:
     """Return the group a charger belongs to (a charger is in at most one)."""
-    for entry in group_entries(hass):
-        if charger_entry_id in entry.options.get(CONF_MEMBERS, ()):
+    # Asked with every reading of every charger (the ledger's solar share):
+    # one pass over the entries, no list of groups built first.
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.data.get(CONF_KIND) == KIND_GROUP and charger_entry_id in (
+            entry.options.get(CONF_MEMBERS, ())
+        ):
             return entry
     return None
 

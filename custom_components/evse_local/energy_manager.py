@@ -363,6 +363,13 @@ class EnergyManager:
             self.hass, self._async_run(), f"{DOMAIN} energy step {self.entry.title}"
         )
 
+    async def async_step_now(self) -> None:
+        """Run a step and wait for it (an action that answers with its outcome)."""
+        self.async_schedule_step()
+        task = self._step_task
+        if task is not None:
+            await asyncio.shield(task)
+
     async def _async_run(self) -> None:
         while True:
             self._rerun = False

@@ -1,4 +1,4 @@
-"""Numbers: the charging current; solar start/stop delays."""
+"""Numbers: the charging current; solar start/stop delays; the plan's target."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
     UnitOfElectricCurrent,
+    UnitOfEnergy,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
@@ -32,6 +33,7 @@ from .energy_manager import EnergyManager
 from .entity import (
     EnergyEntity,
     EvseEntity,
+    PlanEntity,
     async_add_supported_entities,
     energy_manager,
     has_capability,
@@ -224,6 +226,32 @@ async def async_setup_entry(
         async_add_supported_entities(
             entry, async_add_entities, EvseNumber, DESCRIPTIONS
         )
+        async_add_entities([PlanTargetNumber(entry, PLAN_TARGET_DESCRIPTION)])
+
+
+PLAN_TARGET_DESCRIPTION = NumberEntityDescription(
+    key="plan_target_energy",
+    translation_key="plan_target_energy",
+    device_class=NumberDeviceClass.ENERGY,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    native_min_value=0,
+    native_max_value=200,
+    native_step=0.5,
+    mode=NumberMode.BOX,
+)
+
+
+class PlanTargetNumber(PlanEntity, NumberEntity):
+    """The energy the plan delivers by the ready time (0: no plan)."""
+
+    @property
+    def native_value(self) -> float:
+        """The target in force."""
+        return self.plan.target_kwh
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Plan for the new target (the energy already delivered counts)."""
+        self.plan.async_set(target_kwh=value)
 
 
 class EnergyNumber(EnergyEntity, NumberEntity):

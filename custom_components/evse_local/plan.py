@@ -369,6 +369,35 @@ class PlanRunner:
     # ------------------------------------------------------------ for entities
 
     @property
+    def price_entity_id(self) -> str | None:
+        """The price sensor the options name, if any."""
+        entity_id = self.entry.options.get(CONF_PRICE_SENSOR)
+        return str(entity_id) if entity_id else None
+
+    def as_response(self) -> dict[str, Any]:
+        """Return what ``set_plan`` answers: state, slots, expected cost."""
+        plan = self.plan
+        return {
+            "state": self.status.value,
+            "reason": self.reason.value,
+            "price_problem": self.price_problem.value,
+            "ready_by": None if self.ready_by is None else self.ready_by.isoformat(),
+            "target_energy": self.target_kwh,
+            "delivered_energy": round(self.delivered_wh / 1000, 3),
+            "expected_energy": None
+            if plan is None
+            else round(plan.energy_wh / 1000, 3),
+            "expected_cost": None if plan is None else round(plan.cost, 4),
+            "unpriced_energy": None
+            if plan is None
+            else round(plan.unpriced_energy_wh / 1000, 3),
+            "next_start": None
+            if plan is None or plan.next_start is None
+            else plan.next_start.isoformat(),
+            "slots": self.slots,
+        }
+
+    @property
     def slots(self) -> list[dict[str, Any]]:
         """The chosen slots, as a card draws them."""
         if self.plan is None:

@@ -285,6 +285,7 @@ async def async_unload_entry(
         if entry.runtime_data.energy is not None:
             await entry.runtime_data.energy.async_save_now()
         await entry.runtime_data.ledger.async_save_now()
+        await entry.runtime_data.plan.async_save_now()
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:

@@ -166,6 +166,10 @@ class PlanRunner:
         for update in list(self._listeners):
             update()
 
+    async def async_save_now(self) -> None:
+        """Write the plan before the entry goes away (a restart mid-plan)."""
+        await self._store.async_save(self._to_store())
+
     @callback
     def _to_store(self) -> dict[str, Any]:
         return {
@@ -240,6 +244,7 @@ class PlanRunner:
         except PriceDataError:
             # Not a forecast (or a broken one): no prices, the plan charges
             # at once rather than leave the car uncharged.
+            self._forecast = None
             self.price_problem = PriceProblem.NO_FORECAST
             return
         self._forecast = forecast

@@ -1,0 +1,326 @@
+"""Planned charging on simulated chargers, with a price sensor set by the test.
+
+The clock is frozen and moved by hand: each step advances Home Assistant's
+clock and the simulators' own clock by the same five minutes, so the energy
+the simulated car takes is what the plan let it take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.evse_local.const import CONF_PRICE_SENSOR, DOMAIN
+from simulators import Simulator
+from simulators.model import Mode
+
+from .conftest import add_charger, state_of
+from .test_group import add_group, entity_id, settle, sims  # noqa: F401
+
+PRICES = "sensor.nordpool"
+STEP = timedelta(minutes=5)
+EVENING = datetime(2026, 1, 15, 17, 55, tzinfo=UTC)
+# Dear in the evening, cheapest from 02:00 to 04:00 (UTC, the test's zone).
+HOURLY = {17: 0.40, 18: 0.40, 19: 0.38, 20: 0.30, 21: 0.25, 22: 0.22, 23: 0.20}
+HOURLY |= {24: 0.18, 25: 0.15, 26: 0.08, 27: 0.09, 28: 0.16, 29: 0.20, 30: 0.30}
+
+
+@pytest.fixture(autouse=True)
+def no_follow_up_delay() -> Iterator[None]:
+    """Read back at once after a command (the clock is frozen)."""
+    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
+        yield
+
+
+def _nordpool(hass: HomeAssistant, hours: dict[int, float]) -> None:
+    """Publish Nord Pool's attribute shape: raw_today / raw_tomorrow."""
+    midnight = datetime(2026, 1, 15, tzinfo=UTC)
+    entries = [
+        {
+            "start": (midnight + timedelta(hours=hour)).isoformat(),
+            "end": (midnight + timedelta(hours=hour + 1)).isoformat(),
+            "value": price,
+        }
+        for hour, price in sorted(hours.items())
+    ]
+    hass.states.async_set(
+        PRICES,
+        str(hours[min(hours)]),
+        {
+            "unit_of_measurement": "EUR/kWh",
+            "raw_today": [e for e in entries if e["start"] < "2026-01-16"],
+            "raw_tomorrow": [e for e in entries if e["start"] >= "2026-01-16"],
+            "tomorrow_valid": True,
+        },
+    )
+
+
+async def _later(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, *sims: Simulator
+) -> None:
+    """Five minutes on both clocks; one poll and one control step."""
+    for sim in sims:
+        sim.advance(STEP.total_seconds())
+    freezer.tick(STEP)
+    async_fire_time_changed(hass)
+    await settle(hass)
+    # The step sees the read that followed its own commands.
+    async_fire_time_changed(hass)
+    await settle(hass)
+
+
+async def _planned_charger(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: Simulator
+) -> ConfigEntry:
+    await hass.config.async_set_time_zone("UTC")
+    freezer.move_to(EVENING)
+    _nordpool(hass, HOURLY)
+    entry = await add_charger(hass, sim)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
+    )
+    await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    return entry
+
+
+async def _select_planned(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    mode = entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "planned"}, True
+    )
+
+
+def _plan_state(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+    return state_of(hass, entity_id(hass, "sensor", f"{entry.unique_id}_plan_state"))
+
+
+async def test_plan_waits_for_cheap_hours_and_meets_the_target(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """Plugged in at 18:00: paused until the cheap night, 10 kWh by 07:00."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await _select_planned(hass, entry)
+    serial = entry.unique_id
+    # Through the UI entities, as a person would.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {
+            "entity_id": entity_id(hass, "number", f"{serial}_plan_target_energy"),
+            "value": 10,
+        },
+        True,
+    )
+    await hass.services.async_call(
+        "time",
+        "set_value",
+        {
+            "entity_id": entity_id(hass, "time", f"{serial}_plan_ready_time"),
+            "time": "07:00:00",
+        },
+        True,
+    )
+    model = goplug_sim.model
+    await _later(hass, freezer, goplug_sim)
+    model.plug_in()
+    await _later(hass, freezer, goplug_sim)
+    state = _plan_state(hass, entry)
+    assert state.state == "planned"
+    assert state.attributes["ready_by"] == "2026-01-16T07:00:00+00:00"
+    slots = state.attributes["slots"]
+    assert slots[0]["start"] == "2026-01-16T02:00:00+00:00"
+    assert sum(slot["energy_wh"] for slot in slots) == pytest.approx(10_000, abs=1)
+    next_start = entity_id(hass, "sensor", f"{serial}_plan_next_start")
+    assert state_of(hass, next_start).state == "2026-01-16T02:00:00+00:00"
+    cost = entity_id(hass, "sensor", f"{serial}_plan_cost")
+    assert 0.8 <= float(state_of(hass, cost).state) <= 0.9  # 10 kWh at 0.08/0.09
+    assert model.mode is Mode.SLEEP
+
+    by_hour: dict[int, float] = {}
+    resumed = paused_again = 0
+    was_active = False
+    while (now := datetime.now(UTC)) < datetime(2026, 1, 16, 7, tzinfo=UTC):
+        before = model.total_wh
+        await _later(hass, freezer, goplug_sim)
+        hour = now.hour
+        by_hour[hour] = by_hour.get(hour, 0.0) + model.total_wh - before
+        active = model.mode is Mode.ACTIVE
+        resumed += active and not was_active
+        paused_again += was_active and not active
+        was_active = active
+    # Not a watt-hour in the dear evening; the target in by 07:00.
+    assert sum(wh for hour, wh in by_hour.items() if hour >= 17) == 0
+    assert model.session_wh >= 10_000
+    assert sum(by_hour.get(hour, 0.0) for hour in (2, 3)) >= 10_000 - 50
+    assert (resumed, paused_again) == (1, 1)
+    assert _plan_state(hass, entry).state == "done"
+
+
+async def test_restart_mid_plan_keeps_it(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """A restart in the middle of the cheap slots picks up where it was."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await _select_planned(hass, entry)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 12, "ready_by": "07:00"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    # No car yet: nothing planned, but the settings are in.
+    assert response["state"] == "idle"
+    assert response["target_energy"] == 12
+    model = goplug_sim.model
+    model.plug_in()
+    freezer.move_to(datetime(2026, 1, 16, 2, 30, tzinfo=UTC))
+    await _later(hass, freezer, goplug_sim)
+    # Plugged in at 02:30: half an hour of the cheapest hour is gone.
+    assert model.mode is Mode.ACTIVE
+    state = _plan_state(hass, entry)
+    assert state.state == "charging"
+    assert state.attributes["ready_by"] == "2026-01-16T07:00:00+00:00"
+    for _ in range(6):
+        await _later(hass, freezer, goplug_sim)
+    delivered = _plan_state(hass, entry).attributes["delivered_energy"]
+    assert delivered > 3
+
+    await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    await _later(hass, freezer, goplug_sim)
+    state = _plan_state(hass, entry)
+    # Same deadline, the energy delivered before the restart still counts.
+    assert state.attributes["ready_by"] == "2026-01-16T07:00:00+00:00"
+    assert state.attributes["delivered_energy"] > delivered
+    while datetime.now(UTC) < datetime(2026, 1, 16, 7, tzinfo=UTC):
+        await _later(hass, freezer, goplug_sim)
+    assert model.session_wh >= 12_000
+    assert _plan_state(hass, entry).state == "done"
+    assert model.mode is Mode.SLEEP
+
+
+async def test_group_of_two_planned_cars_stays_within_its_circuit(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sims: tuple[Simulator, Simulator],
+) -> None:
+    """Two cars planned into the same cheap hours share a 40 A circuit."""
+    await hass.config.async_set_time_zone("UTC")
+    freezer.move_to(EVENING)
+    _nordpool(hass, HOURLY)
+    chargers = []
+    for sim in sims:
+        entry = await add_charger(hass, sim)
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
+        )
+        await hass.config_entries.async_reload(entry.entry_id)
+        chargers.append(entry)
+    group = await add_group(hass, chargers)
+    await settle(hass)
+    mode = entity_id(hass, "select", f"{group.data['group_id']}_solar_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": mode, "option": "planned"}, True
+    )
+    for entry in chargers:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_plan",
+            {"config_entry_id": entry.entry_id, "energy": 8, "ready_by": "07:00"},
+            blocking=True,
+        )
+    for sim in sims:
+        sim.model.plug_in()
+    # The next poll sees the cars (before their own clocks move on).
+    freezer.tick(timedelta(seconds=11))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    worst = 0
+    evening_wh = 0.0
+    while (now := datetime.now(UTC)) < datetime(2026, 1, 16, 7, tzinfo=UTC):
+        before = sum(sim.model.total_wh for sim in sims)
+        await _later(hass, freezer, *sims)
+        if now.hour >= 17:
+            evening_wh += sum(sim.model.total_wh for sim in sims) - before
+        worst = max(worst, sum(sim.could_offer for sim in sims))
+        assert sum(sim.offered for sim in sims) <= 40
+    assert worst <= 40
+    # Both followed their plans: nothing in the dear evening.
+    assert evening_wh == 0
+    for sim in sims:
+        assert sim.model.session_wh >= 8_000
+    for entry in chargers:
+        assert _plan_state(hass, entry).state == "done"
+
+
+async def test_bad_plan_input_gives_translated_errors(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """A past ready time, a vanished price sensor, solar without inputs."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_plan",
+            {
+                "config_entry_id": entry.entry_id,
+                "energy": 5,
+                "ready_by": "2026-01-15T12:00:00+00:00",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "ready_time_past"
+    hass.states.async_remove(PRICES)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_plan",
+            {"config_entry_id": entry.entry_id, "energy": 5},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "price_sensor_missing"
+    mode = entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "select", "select_option", {"entity_id": mode, "option": "solar"}, True
+        )
+    assert err.value.translation_key == "charging_mode_needs_solar"
+    assert state_of(hass, mode).state == "off"
+
+
+async def test_plan_without_forecast_charges_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """A price sensor without a forecast: charge now rather than not at all."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    hass.states.async_set(PRICES, "0.31", {"unit_of_measurement": "EUR/kWh"})
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 2},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["price_problem"] == "price_no_forecast"
+    await _later(hass, freezer, goplug_sim)
+    assert goplug_sim.model.mode is Mode.ACTIVE
+    state = _plan_state(hass, entry)
+    assert state.state == "charging"
+    assert state.attributes["reason"] == "no_prices"

@@ -7,7 +7,7 @@ the simulated car takes is what the plan let it take.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -20,11 +20,11 @@ from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.evse_local.const import CONF_PRICE_SENSOR, DOMAIN
-from simulators import Simulator
+from simulators import Simulator, start_simulator
 from simulators.model import Mode
 
 from .conftest import add_charger, state_of
-from .test_group import add_group, entity_id, settle, sims  # noqa: F401
+from .test_group import add_group, entity_id, settle
 
 PRICES = "sensor.nordpool"
 STEP = timedelta(minutes=5)
@@ -41,10 +41,20 @@ def no_follow_up_delay() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+async def pair(socket_enabled: None) -> AsyncIterator[tuple[Simulator, Simulator]]:
+    """Two GoPlug Pro 32 (32 A each) with their own serials."""
+    async with (
+        start_simulator("goplug", identity_seed=1) as first,
+        start_simulator("goplug", identity_seed=2) as second,
+    ):
+        yield first, second
+
+
 def _nordpool(hass: HomeAssistant, hours: dict[int, float]) -> None:
     """Publish Nord Pool's attribute shape: raw_today / raw_tomorrow."""
     midnight = datetime(2026, 1, 15, tzinfo=UTC)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "start": (midnight + timedelta(hours=hour)).isoformat(),
             "end": (midnight + timedelta(hours=hour + 1)).isoformat(),
@@ -57,8 +67,8 @@ def _nordpool(hass: HomeAssistant, hours: dict[int, float]) -> None:
         str(hours[min(hours)]),
         {
             "unit_of_measurement": "EUR/kWh",
-            "raw_today": [e for e in entries if e["start"] < "2026-01-16"],
-            "raw_tomorrow": [e for e in entries if e["start"] >= "2026-01-16"],
+            "raw_today": [e for e in entries if str(e["start"]) < "2026-01-16"],
+            "raw_tomorrow": [e for e in entries if str(e["start"]) >= "2026-01-16"],
             "tomorrow_valid": True,
         },
     )
@@ -214,9 +224,10 @@ async def test_restart_mid_plan_keeps_it(
 async def test_group_of_two_planned_cars_stays_within_its_circuit(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    sims: tuple[Simulator, Simulator],
+    pair: tuple[Simulator, Simulator],
 ) -> None:
     """Two cars planned into the same cheap hours share a 40 A circuit."""
+    sims = pair
     await hass.config.async_set_time_zone("UTC")
     freezer.move_to(EVENING)
     _nordpool(hass, HOURLY)

@@ -226,18 +226,20 @@ async def async_setup_entry(
         async_add_supported_entities(
             entry, async_add_entities, EvseNumber, DESCRIPTIONS
         )
-        async_add_entities([PlanTargetNumber(entry, PLAN_TARGET_DESCRIPTION)])
+        async_add_entities(PlanTargetNumber(entry, d) for d in PLAN_TARGET_DESCRIPTIONS)
 
 
-PLAN_TARGET_DESCRIPTION = NumberEntityDescription(
-    key="plan_target_energy",
-    translation_key="plan_target_energy",
-    device_class=NumberDeviceClass.ENERGY,
-    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-    native_min_value=0,
-    native_max_value=200,
-    native_step=0.5,
-    mode=NumberMode.BOX,
+PLAN_TARGET_DESCRIPTIONS = (
+    NumberEntityDescription(
+        key="plan_target_energy",
+        translation_key="plan_target_energy",
+        device_class=NumberDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        native_min_value=0,
+        native_max_value=200,
+        native_step=0.1,
+        mode=NumberMode.BOX,
+    ),
 )
 
 

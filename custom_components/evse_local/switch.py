@@ -101,7 +101,9 @@ async def async_setup_entry(
 ) -> None:
     """Add the switches this charger supports, and the plan's block switch."""
     async_add_supported_entities(entry, async_add_entities, EvseSwitch, DESCRIPTIONS)
-    async_add_entities([PlanContinuousSwitch(entry, PLAN_CONTINUOUS_DESCRIPTION)])
+    async_add_entities(
+        PlanContinuousSwitch(entry, d) for d in PLAN_CONTINUOUS_DESCRIPTIONS
+    )
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):
@@ -125,10 +127,12 @@ class EvseSwitch(EvseEntity, SwitchEntity):
         await self.entity_description.set_fn(self.coordinator, False)
 
 
-PLAN_CONTINUOUS_DESCRIPTION = SwitchEntityDescription(
-    key="plan_continuous",
-    translation_key="plan_continuous",
-    entity_category=EntityCategory.CONFIG,
+PLAN_CONTINUOUS_DESCRIPTIONS = (
+    SwitchEntityDescription(
+        key="plan_continuous",
+        translation_key="plan_continuous",
+        entity_category=EntityCategory.CONFIG,
+    ),
 )
 
 

@@ -63,11 +63,11 @@ async def async_setup_entry(
 ) -> None:
     """Add the timer window entities when the charger has a timer; the ready time."""
     async_add_supported_entities(entry, async_add_entities, EvseTime, DESCRIPTIONS)
-    async_add_entities([PlanReadyTime(entry, PLAN_READY_DESCRIPTION)])
+    async_add_entities(PlanReadyTime(entry, d) for d in PLAN_READY_DESCRIPTIONS)
 
 
-PLAN_READY_DESCRIPTION = TimeEntityDescription(
-    key="plan_ready_time", translation_key="plan_ready_time"
+PLAN_READY_DESCRIPTIONS = (
+    TimeEntityDescription(key="plan_ready_time", translation_key="plan_ready_time"),
 )
 
 

@@ -335,3 +335,95 @@ async def test_plan_without_forecast_charges_at_once(
     state = _plan_state(hass, entry)
     assert state.state == "charging"
     assert state.attributes["reason"] == "no_prices"
+
+
+async def test_unreachable_target_charges_at_once_and_says_so_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """60 kWh in two hours is out of reach: charge now, one plan_not_met event."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    await _later(hass, freezer, goplug_sim)
+    event_id = entity_id(hass, "event", f"{entry.unique_id}_charging_session")
+    fired: list[dict[str, Any]] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            fired.append(dict(event.data["new_state"].attributes))
+            if event.data["entity_id"] == event_id
+            else None
+        ),
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 60, "ready_by": "20:00"},
+        blocking=True,
+    )
+    for _ in range(3):
+        await _later(hass, freezer, goplug_sim)
+    state = _plan_state(hass, entry)
+    assert state.state == "cannot_meet_target"
+    assert state.attributes["reason"] == "not_enough_time"
+    assert goplug_sim.model.mode is Mode.ACTIVE
+    not_met = [a for a in fired if a["event_type"] == "plan_not_met"]
+    assert len(not_met) == 1
+    assert not_met[0]["reason"] == "not_enough_time"
+    assert not_met[0]["needed_wh"] > not_met[0]["expected_wh"]
+
+
+async def test_lost_prices_keep_the_plan_and_clear_plan_resumes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """Prices published stay in use; clearing the plan lets the car charge."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 5, "continuous": True},
+        blocking=True,
+    )
+    await _later(hass, freezer, goplug_sim)
+    slots = _plan_state(hass, entry).attributes["slots"]
+    assert goplug_sim.model.mode is Mode.SLEEP
+    switch = entity_id(hass, "switch", f"{entry.unique_id}_plan_continuous")
+    assert state_of(hass, switch).state == "on"
+    hass.states.async_set(PRICES, "unavailable")
+    await _later(hass, freezer, goplug_sim)
+    state = _plan_state(hass, entry)
+    assert state.attributes["price_problem"] == "price_sensor_unavailable"
+    assert state.attributes["slots"] == slots
+    assert goplug_sim.model.mode is Mode.SLEEP
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    assert state_of(hass, switch).state == "off"
+    await hass.services.async_call(
+        DOMAIN, "clear_plan", {"config_entry_id": entry.entry_id}, blocking=True
+    )
+    await _later(hass, freezer, goplug_sim)
+    assert _plan_state(hass, entry).state == "idle"
+    # The controller resumes what it paused itself.
+    assert goplug_sim.model.mode is Mode.ACTIVE
+
+
+async def test_damaged_plan_store_starts_without_a_plan(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    goplug_sim: Simulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A plan file that cannot be read is no reason to fail the setup."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[f"evse_local.plan.{entry.entry_id}"] = {
+        "version": 1,
+        "key": f"evse_local.plan.{entry.entry_id}",
+        "data": {"target_kwh": 7, "ready_time": "25:99"},
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass)
+    assert entry.runtime_data.plan.target_kwh == 0

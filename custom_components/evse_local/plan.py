@@ -116,6 +116,7 @@ class PlanRunner:
         self._listeners: list[CALLBACK_TYPE] = []
         self._wake: CALLBACK_TYPE | None = None
         self._not_met_announced = False
+        self._saved: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -124,6 +125,7 @@ class PlanRunner:
         stored = await self._store.async_load()
         if not isinstance(stored, dict):
             return
+        self._saved = stored
         try:
             self.target_kwh = max(0.0, float(stored.get("target_kwh", 0.0)))
             self.ready_time = time.fromisoformat(
@@ -162,7 +164,10 @@ class PlanRunner:
 
     @callback
     def _changed(self) -> None:
-        self._store.async_delay_save(self._to_store, PLAN_SAVE_DELAY)
+        # The plan is remade every step; only the settings, the deadline and
+        # the counter's baseline are written (no write every 10 s).
+        if self._stored() != self._saved:
+            self._store.async_delay_save(self._to_store, PLAN_SAVE_DELAY)
         for update in list(self._listeners):
             update()
 
@@ -172,6 +177,10 @@ class PlanRunner:
 
     @callback
     def _to_store(self) -> dict[str, Any]:
+        self._saved = self._stored()
+        return self._saved
+
+    def _stored(self) -> dict[str, Any]:
         return {
             "target_kwh": self.target_kwh,
             "ready_time": self.ready_time.isoformat(),

@@ -115,7 +115,10 @@ def _plan_state(hass: HomeAssistant, entry: ConfigEntry) -> Any:
 
 
 async def test_plan_waits_for_cheap_hours_and_meets_the_target(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    goplug_sim: Simulator,
+    hass_storage: dict[str, Any],
 ) -> None:
     """Plugged in at 18:00: paused until the cheap night, 10 kWh by 07:00."""
     entry = await _planned_charger(hass, freezer, goplug_sim)
@@ -155,6 +158,13 @@ async def test_plan_waits_for_cheap_hours_and_meets_the_target(
     cost = entity_id(hass, "sensor", f"{serial}_plan_cost")
     assert 0.8 <= float(state_of(hass, cost).state) <= 0.9  # 10 kWh at 0.08/0.09
     assert model.mode is Mode.SLEEP
+    # Re-planned every step, but nothing to keep changed: no disk write.
+    key = f"evse_local.plan.{entry.entry_id}"
+    await _later(hass, freezer, goplug_sim)
+    written = hass_storage[key]
+    for _ in range(6):
+        await _later(hass, freezer, goplug_sim)
+    assert hass_storage[key] is written
 
     by_hour: dict[int, float] = {}
     resumed = paused_again = 0

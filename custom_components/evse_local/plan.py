@@ -18,6 +18,7 @@ is stored, so a restart mid-plan keeps the deadline and the delivered energy.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
@@ -36,13 +37,15 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_PRICE_SENSOR, DOMAIN
+from .const import CONF_CAR_BATTERY, CONF_CAR_SOC, CONF_PRICE_SENSOR, DOMAIN
 from .energy import (
     J1772_MIN_CURRENT,
     ChargingLimits,
     ChargingPlan,
+    PlanInputError,
     PlanReason,
     PlanState,
+    energy_for_soc,
     next_ready_time,
     plan_charging,
 )
@@ -101,6 +104,8 @@ class PlanRunner:
         self.hass = hass
         self.entry = entry
         self.target_kwh = 0.0
+        self.target_soc = 0.0
+        """A state of charge to reach (%, 0 = none): with the car's sensor."""
         self.ready_time = DEFAULT_READY_TIME
         self.continuous = False
         self.ready_by: datetime | None = None
@@ -128,6 +133,7 @@ class PlanRunner:
         self._saved = stored
         try:
             self.target_kwh = max(0.0, float(stored.get("target_kwh", 0.0)))
+            self.target_soc = max(0.0, float(stored.get("target_soc", 0.0)))
             self.ready_time = time.fromisoformat(
                 str(stored.get("ready_time", DEFAULT_READY_TIME.isoformat()))
             )
@@ -183,6 +189,7 @@ class PlanRunner:
     def _stored(self) -> dict[str, Any]:
         return {
             "target_kwh": self.target_kwh,
+            "target_soc": self.target_soc,
             "ready_time": self.ready_time.isoformat(),
             "continuous": self.continuous,
             "ready_by": None if self.ready_by is None else self.ready_by.isoformat(),
@@ -197,6 +204,7 @@ class PlanRunner:
         self,
         *,
         target_kwh: float | None = None,
+        target_soc: float | None = None,
         ready_time: time | None = None,
         continuous: bool | None = None,
         restart: bool = False,
@@ -204,6 +212,8 @@ class PlanRunner:
         """Change the plan's settings; ``restart`` counts energy from now."""
         if target_kwh is not None:
             self.target_kwh = max(0.0, target_kwh)
+        if target_soc is not None:
+            self.target_soc = min(100.0, max(0.0, target_soc))
         if continuous is not None:
             self.continuous = continuous
         if ready_time is not None and ready_time != self.ready_time:
@@ -322,7 +332,10 @@ class PlanRunner:
             # that restarted) starts again from where it is.
             self._baseline_wh = counter if counter is not None else 0.0
         self.delivered_wh = max(0.0, (counter or 0.0) - self._baseline_wh)
-        if self.target_kwh <= 0:
+        needed_wh = self._soc_need_wh()
+        if needed_wh is None and self.target_kwh > 0:
+            needed_wh = self.target_kwh * 1000 - self.delivered_wh
+        if needed_wh is None:
             self.status, self.reason, self.plan = PlanStatus.IDLE, PlanReason.NONE, None
             return None
         tz = dt_util.get_default_time_zone()
@@ -342,7 +355,7 @@ class PlanRunner:
         plan = plan_charging(
             now=now,
             ready_by=self.ready_by,
-            energy_wh=self.target_kwh * 1000 - self.delivered_wh,
+            energy_wh=needed_wh,
             limits=limits,
             prices=() if self._forecast is None else self._forecast.slots,
             continuous=self.continuous,
@@ -362,6 +375,29 @@ class PlanRunner:
         else:
             self.status = PlanStatus.PLANNED
         return command.current
+
+    @property
+    def soc_capable(self) -> bool:
+        """Whether the options name the car's charge sensor and battery."""
+        options = self.entry.options
+        return bool(options.get(CONF_CAR_SOC)) and bool(options.get(CONF_CAR_BATTERY))
+
+    def _soc_need_wh(self) -> float | None:
+        """Energy to the target state of charge; None without one (or unknown).
+
+        An unknown charge (the car's integration asleep) falls back to the
+        energy target, or to no plan at all: the car charges rather than wait.
+        """
+        if self.target_soc <= 0 or not self.soc_capable:
+            return None
+        state = self.hass.states.get(str(self.entry.options[CONF_CAR_SOC]))
+        try:
+            soc = float(state.state) if state is not None else math.nan
+            return energy_for_soc(
+                soc, self.target_soc, float(self.entry.options[CONF_CAR_BATTERY])
+            )
+        except ValueError, PlanInputError:
+            return None
 
     def _announce_not_met(self, plan: ChargingPlan) -> None:
         """Tell the event entity once per plan that the target is out of reach."""
@@ -397,6 +433,7 @@ class PlanRunner:
             "price_problem": self.price_problem.value,
             "ready_by": None if self.ready_by is None else self.ready_by.isoformat(),
             "target_energy": self.target_kwh,
+            "target_soc": self.target_soc,
             "delivered_energy": round(self.delivered_wh / 1000, 3),
             "expected_energy": None
             if plan is None

@@ -50,6 +50,7 @@ SERVICE_SET_PLAN = "set_plan"
 SERVICE_CLEAR_PLAN = "clear_plan"
 ATTR_READY_BY = "ready_by"
 ATTR_CONTINUOUS = "continuous"
+ATTR_SOC = "soc"
 
 CHARGER_SCHEMA = probatio.Schema({probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 SESSION_LIMIT_SCHEMA = CHARGER_SCHEMA.extend(
@@ -75,8 +76,11 @@ MAX_CURRENT_SCHEMA = CHARGER_SCHEMA.extend(
 )
 PLAN_SCHEMA = CHARGER_SCHEMA.extend(
     {
-        probatio.Required(ATTR_ENERGY): probatio.All(
+        probatio.Optional(ATTR_ENERGY): probatio.All(
             probatio.Coerce(float), probatio.Range(min=0.1, max=200)
+        ),
+        probatio.Optional(ATTR_SOC): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=1, max=100)
         ),
         probatio.Optional(ATTR_READY_BY): probatio.Any(cv.datetime, cv.time),
         probatio.Optional(ATTR_CONTINUOUS): cv.boolean,
@@ -256,6 +260,18 @@ async def _set_max_current(call: ServiceCall) -> None:
 async def _set_plan(call: ServiceCall) -> ServiceResponse:
     """Set a plan; the response is the plan as it stands now."""
     entry = _entry(call)
+    energy: float | None = call.data.get(ATTR_ENERGY)
+    soc: float | None = call.data.get(ATTR_SOC)
+    if energy is None and soc is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="plan_target_missing"
+        )
+    if soc is not None and not entry.runtime_data.plan.soc_capable:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="soc_without_sensor",
+            translation_placeholders={"charger": entry.title},
+        )
     ready_by: datetime | time | None = call.data.get(ATTR_READY_BY)
     now = dt_util.now()
     if isinstance(ready_by, datetime):
@@ -282,7 +298,8 @@ async def _set_plan(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"entity_id": entity_id},
         )
     plan.async_set(
-        target_kwh=call.data[ATTR_ENERGY],
+        target_kwh=energy or 0.0,
+        target_soc=soc or 0.0,
         ready_time=ready_by,
         continuous=call.data.get(ATTR_CONTINUOUS),
         restart=True,

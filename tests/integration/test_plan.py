@@ -15,11 +15,19 @@ from unittest.mock import patch
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.evse_local.const import CONF_PRICE_SENSOR, DOMAIN
+from custom_components.evse_local.const import (
+    CONF_CAR_BATTERY,
+    CONF_CAR_SOC,
+    CONF_PERSIST_MAX_CURRENT,
+    CONF_PRICE_SENSOR,
+    DOMAIN,
+)
 from simulators import Simulator, start_simulator
 from simulators.model import Mode
 
@@ -437,3 +445,64 @@ async def test_damaged_plan_store_starts_without_a_plan(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await settle(hass)
     assert entry.runtime_data.plan.target_kwh == 0
+
+
+async def test_car_charge_options_and_a_soc_target(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """Sensor and battery together, in %; then a plan to 60 % from 40 %."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_plan",
+            {"config_entry_id": entry.entry_id, "soc": 60},
+            blocking=True,
+        )
+    assert err.value.translation_key == "soc_without_sensor"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_plan", {"config_entry_id": entry.entry_id}, blocking=True
+        )
+    assert err.value.translation_key == "plan_target_missing"
+    hass.states.async_set("sensor.car_soc", "40", {"unit_of_measurement": "%"})
+    hass.states.async_set("sensor.car_range", "200", {"unit_of_measurement": "km"})
+    base = {
+        CONF_SCAN_INTERVAL: 10,
+        CONF_PERSIST_MAX_CURRENT: False,
+        CONF_PRICE_SENSOR: PRICES,
+    }
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for extra, error in (
+        ({CONF_CAR_SOC: "sensor.car_soc"}, {"base": "car_soc_needs_battery"}),
+        (
+            {CONF_CAR_SOC: "sensor.car_range", CONF_CAR_BATTERY: 50},
+            {CONF_CAR_SOC: "car_soc_unit"},
+        ),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**base, **extra}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == error
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**base, CONF_CAR_SOC: "sensor.car_soc", CONF_CAR_BATTERY: 50},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    await _later(hass, freezer, goplug_sim)
+    target = entity_id(hass, "number", f"{entry.unique_id}_plan_target_soc")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": target, "value": 60}, blocking=True
+    )
+    await _later(hass, freezer, goplug_sim)
+    slots = _plan_state(hass, entry).attributes["slots"]
+    # 20 % of 50 kWh through a 90 % efficient charge: 11.1 kWh.
+    assert sum(slot["energy_wh"] for slot in slots) == pytest.approx(11_111, abs=1)
+    # The car's integration falls asleep: the energy target (none) applies.
+    hass.states.async_set("sensor.car_soc", "unavailable")
+    await _later(hass, freezer, goplug_sim)
+    assert _plan_state(hass, entry).state == "idle"

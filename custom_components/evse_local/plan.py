@@ -37,7 +37,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_CAR_BATTERY, CONF_CAR_SOC, CONF_PRICE_SENSOR, DOMAIN
+from .const import CONF_CAR_BATTERY, CONF_CAR_SOC, CONF_PRICE_SENSOR, DOMAIN, LOGGER
 from .energy import (
     J1772_MIN_CURRENT,
     ChargingLimits,
@@ -342,24 +342,31 @@ class PlanRunner:
         if self.ready_by is None:
             self.ready_by = next_ready_time(now, self.ready_time, tz)
         maximum = snapshot.max_current_limit or FALLBACK_MAX_CURRENT
-        limits = ChargingLimits(
-            max_current=maximum,
-            share_current=share_current,
-            min_current=min(
-                snapshot.min_current_limit or J1772_MIN_CURRENT,
-                maximum,
-            ),
-            phases=phases,
-            voltage=voltage,
-        )
-        plan = plan_charging(
-            now=now,
-            ready_by=self.ready_by,
-            energy_wh=needed_wh,
-            limits=limits,
-            prices=() if self._forecast is None else self._forecast.slots,
-            continuous=self.continuous,
-        )
+        try:
+            limits = ChargingLimits(
+                max_current=maximum,
+                share_current=share_current,
+                min_current=min(
+                    snapshot.min_current_limit or J1772_MIN_CURRENT,
+                    maximum,
+                ),
+                phases=phases,
+                voltage=voltage,
+            )
+            plan = plan_charging(
+                now=now,
+                ready_by=self.ready_by,
+                energy_wh=needed_wh,
+                limits=limits,
+                prices=() if self._forecast is None else self._forecast.slots,
+                continuous=self.continuous,
+            )
+        except PlanInputError as err:
+            # Odd readings (a charger reporting 0 A as its maximum): no plan
+            # this step, so the car charges as without one; never a crash.
+            LOGGER.debug("%s: no plan this step: %s", self.entry.title, err)
+            self.status, self.reason, self.plan = PlanStatus.IDLE, PlanReason.NONE, None
+            return None
         self.plan = plan
         self.reason = plan.reason
         command = plan.command_at(now)

@@ -25,6 +25,7 @@ from custom_components.evse_local.const import (
     CONF_CAR_BATTERY,
     CONF_CAR_SOC,
     CONF_PERSIST_MAX_CURRENT,
+    CONF_PHASES,
     CONF_PRICE_SENSOR,
     DOMAIN,
 )
@@ -506,3 +507,28 @@ async def test_car_charge_options_and_a_soc_target(
     hass.states.async_set("sensor.car_soc", "unavailable")
     await _later(hass, freezer, goplug_sim)
     assert _plan_state(hass, entry).state == "idle"
+
+
+async def test_limits_the_planner_refuses_mean_no_plan_not_a_crash(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """Options edited by hand (4 phases): the car charges as without a plan."""
+    entry = await _planned_charger(hass, freezer, goplug_sim)
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 5},
+        blocking=True,
+    )
+    await _later(hass, freezer, goplug_sim)
+    assert goplug_sim.model.mode is Mode.SLEEP
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_PHASES: 4}
+    )
+    await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    await _later(hass, freezer, goplug_sim)
+    assert _plan_state(hass, entry).state == "idle"
+    assert goplug_sim.model.mode is Mode.ACTIVE

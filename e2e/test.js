@@ -15,6 +15,9 @@
 // the charger") and lower its current limit, then resume it. Last, group both MQ 200s on
 // a 40 A circuit (a charging group, added through the same menu) and check on the group's
 // device page that their allocations add up to at most 40 A while both cars charge.
+// Planned charging: on the GoPlug's device page set "Charging mode" to Planned, a
+// "Plan target energy" of 0.1 kWh and a "Plan ready time" (06:45); without a price sensor the plan
+// charges at once, and once the 0.1 kWh are in the plan pauses the charger ("done").
 // Screenshots go to $E2E_SHOTS.
 'use strict';
 
@@ -56,6 +59,7 @@ const CARD = 'MQ200-LOCAL'; // the simulated MQ 200s' plug-and-charge id
 const CARD_NAME = 'Driveway car';
 const GROUP = { name: 'Garage circuit', circuitLimit: 40, fallback: 6, shot: 'device-group.png' };
 const DASHBOARD_SHOT = 'dashboard-chargers.png';
+const PLAN = { charger: 'goplug', targetKwh: '0.1', readyTime: ['06', '45'], shot: 'device-goplug-plan.png' };
 
 const t0 = Date.now();
 const log = (msg) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
@@ -436,6 +440,57 @@ async function driveOcppDevicePage(page, mq) {
   log(`${mq.name}: "Charging enabled" switched on again -> charging at ${await haState(page, mq.numberId)} A`);
 }
 
+// ------------------------------------------------------------------ planned charging
+
+// On the device page: charging mode Planned, a target and a ready time, all in the UI;
+// then the charger follows the plan: it charges, and the plan pauses it once the target is in.
+async function planThroughUi(page, charger) {
+  const entities = await deviceEntities(page, { id: charger.deviceId },
+    ['charging_mode', 'plan_target_energy', 'plan_ready_time', 'plan_state'], charger.name);
+  const modeId = byKey(entities, 'charging_mode');
+  const stateId = byKey(entities, 'plan_state');
+  await page.goto(`${URL}/config/devices/device/${charger.deviceId}`, { waitUntil: 'domcontentloaded' });
+  // driveDevicePage left it paused by the user: a plan never resumes a user's pause.
+  await until(`${charger.switchId} off in the frontend`, async () => (await haState(page, charger.switchId)) === 'off');
+  await clickChargingEnabled(page);
+  await until(`${charger.name} charging again`, async () => (await simState(charger)).charging, 30);
+
+  const mode = page.locator('hui-select-entity-row', { hasText: 'Charging mode' }).locator('ha-select');
+  await mode.click({ timeout: 15000 });
+  await page.getByRole('menuitem', { name: 'Planned', exact: true }).click({ timeout: 15000 });
+  await until(`${modeId} = planned`, async () => (await haState(page, modeId)) === 'planned');
+
+  const target = page.locator('hui-number-entity-row', { hasText: 'Plan target energy' }).locator('input');
+  await target.fill(PLAN.targetKwh, { timeout: 15000 });
+  await target.press('Enter');
+  // The frontend shows a 12-hour clock (en-US): a morning time keeps AM.
+  const ready = page.locator('hui-time-entity-row', { hasText: 'Plan ready time' });
+  await ready.getByRole('spinbutton', { name: 'hh' }).fill(String(Number(PLAN.readyTime[0])), { timeout: 15000 });
+  await ready.getByRole('spinbutton', { name: 'mm' }).fill(PLAN.readyTime[1]);
+  await ready.getByRole('spinbutton', { name: 'mm' }).press('Tab');
+  const readyBy = await until(`${stateId} ready by ${PLAN.readyTime.join(':')}`, async () => {
+    const attrs = await page.evaluate((id) => document.querySelector('home-assistant').hass.states[id]?.attributes, stateId);
+    const at = attrs?.ready_by ? new Date(attrs.ready_by) : null;
+    const local = at && at.toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' });
+    return local === PLAN.readyTime.join(':') ? attrs.ready_by : { ok: false, ready_by: attrs?.ready_by ?? null };
+  }, 30);
+  log(`${charger.name}: "Charging mode" Planned, "Plan target energy" ${PLAN.targetKwh} kWh, "Plan ready time" ${PLAN.readyTime.join(':')} set in the UI (ready by ${readyBy})`);
+
+  await until(`${stateId} charging`, async () => {
+    const state = await haState(page, stateId);
+    return state === 'charging' ? true : { ok: false, state };
+  }, 60);
+  const charging = await simState(charger);
+  check(charging.charging, `${charger.name}: the plan says charging but the simulator is not: ${JSON.stringify(charging.raw)}`);
+  const done = await until(`${charger.name} paused by the plan once ${PLAN.targetKwh} kWh are in`, async () => {
+    const state = await haState(page, stateId);
+    const s = await simState(charger);
+    return state === 'done' && s.paused ? s : { ok: false, state, ...s.raw };
+  }, 480); // no prices, all slots alike: the plan may take its time at the minimum current
+  log(`${charger.name}: plan "charging" (no price sensor: at once), then "done" -> simulator ${JSON.stringify(done.raw)}`);
+  await screenshot(page, PLAN.shot);
+}
+
 // ------------------------------------------------------------------ charging group
 
 // Add a charging group of `members` (on one circuit) through the same menu.
@@ -528,6 +583,7 @@ async function main() {
     await login(page);
     for (const charger of CHARGERS) await addCharger(page, charger);
     for (const charger of CHARGERS) await driveDevicePage(page, charger);
+    await planThroughUi(page, CHARGERS.find((c) => c.key === PLAN.charger));
     await addOcppCharger(page, MQ200_TYPED);
     await acceptDiscoveredOcppCharger(page, MQ200_FOUND);
     await driveOcppDevicePage(page, MQ200_TYPED);

@@ -34,6 +34,7 @@ from .const import (
     CONF_MEMBERS,
     CONF_METER_INTERVAL,
     CONF_PROTOCOL,
+    CONF_SOLAR_MODE,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
     LOGGER,
@@ -46,6 +47,7 @@ from .coordinator import (
     controls_store,
     limit_store,
 )
+from .energy import SolarMode
 from .energy_manager import EnergyManager, energy_store
 from .group import group_of, has_solar_inputs
 from .helpers import async_connect
@@ -58,6 +60,7 @@ from .ocpp_server import (
     tls_issue_id,
 )
 from .ocpp_services import async_setup_ocpp_services
+from .plan import PlanRunner, plan_store
 from .protocols.charger import Charger
 from .protocols.errors import EvseAuthenticationError, EvseError, EvsePortInUseError
 from .protocols.models import Capability
@@ -130,8 +133,13 @@ async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bo
             member is not None
             and member.state is ConfigEntryState.LOADED
             and member.runtime_data.energy is not None
+            and (
+                has_solar_inputs(member.options)
+                or member.options.get(CONF_SOLAR_MODE, SolarMode.OFF) != SolarMode.OFF
+            )
         ):
-            # It ran its own solar controller: the group takes over.
+            # It ran its own solar controller or plan: the group takes over.
+            # (In mode Off its own manager never commands; it stands aside.)
             hass.config_entries.async_schedule_reload(member_id)
     return True
 
@@ -175,11 +183,14 @@ async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> b
             raise
     ledger = SessionLedger(hass, entry, coordinator)
     await ledger.async_load()
+    plan = PlanRunner(hass, entry)
+    await plan.async_load()
     entry.runtime_data = EvseRuntimeData(
-        charger=charger, coordinator=coordinator, ledger=ledger
+        charger=charger, coordinator=coordinator, ledger=ledger, plan=plan
     )
-    if has_solar_inputs(entry.options) and group_of(hass, entry.entry_id) is None:
-        # Solar charging of its own; a group member is the group's to control.
+    if group_of(hass, entry.entry_id) is None:
+        # Its charging mode (solar, planned) of its own; a group member is
+        # the group's to control. In mode Off it sends nothing.
         entry.runtime_data.energy = EnergyManager(hass, entry, [entry.entry_id])
 
     if charger.push_only or Capability.PUSH in coordinator.data.capabilities:
@@ -189,6 +200,8 @@ async def _async_setup_charger(hass: HomeAssistant, entry: EvseConfigEntry) -> b
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # After the platforms: the event entity hears the first reading's news.
     await ledger.async_start()
+    # Prices or a new target run the step of whichever manager runs it.
+    plan.async_start(coordinator.async_update_listeners)
     if entry.runtime_data.energy is not None:
         await entry.runtime_data.energy.async_start()
     return True
@@ -272,6 +285,7 @@ async def async_unload_entry(
         if entry.runtime_data.energy is not None:
             await entry.runtime_data.energy.async_save_now()
         await entry.runtime_data.ledger.async_save_now()
+        await entry.runtime_data.plan.async_save_now()
         await entry.runtime_data.coordinator.async_save_charger()
         await entry.runtime_data.charger.close()
         if entry.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP:
@@ -325,6 +339,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         await charger_store(hass, entry.entry_id).async_remove()
         await controls_store(hass, entry.entry_id).async_remove()
         await ledger_store(hass, entry.entry_id).async_remove()
+        await plan_store(hass, entry.entry_id).async_remove()
         await recorder_store(hass, entry.entry_id).async_remove()
         if "recorder" in hass.config.components:
             # Its sessions are gone: so are the statistics made from them.

@@ -63,6 +63,8 @@ from .const import (
     CONF_BATTERY_POWER_SIGN,
     CONF_BATTERY_SOC,
     CONF_BIND_ADDRESS,
+    CONF_CAR_BATTERY,
+    CONF_CAR_SOC,
     CONF_CHARGE_POINT_ID,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_METER,
@@ -494,17 +496,30 @@ def _validate_group(
 
 
 def _price_field(options: Mapping[str, Any]) -> dict[Any, Any]:
-    """Ask for the session ledger's price per kWh (every charger, grouped too)."""
+    """Ask for the price per kWh and the car's battery (every charger, grouped too)."""
     return {
         probatio.Optional(
             CONF_PRICE_SENSOR,
             description={"suggested_value": options.get(CONF_PRICE_SENSOR)},
-        ): EntitySelector(EntitySelectorConfig(domain="sensor"))
+        ): EntitySelector(EntitySelectorConfig(domain="sensor")),
+        probatio.Optional(
+            CONF_CAR_SOC,
+            description={"suggested_value": options.get(CONF_CAR_SOC)},
+        ): EntitySelector(EntitySelectorConfig(domain="sensor")),
+        probatio.Optional(
+            CONF_CAR_BATTERY,
+            description={"suggested_value": options.get(CONF_CAR_BATTERY)},
+        ): _number(1, 250, "kWh"),
     }
 
 
 def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[str, str]:
-    """Check that a price sensor holds a number per unit of energy."""
+    """Check the price sensor, and that a car charge sensor comes with its battery."""
+    if bool(settings.get(CONF_CAR_SOC)) != bool(settings.get(CONF_CAR_BATTERY)):
+        # A state of charge means nothing in kWh without the battery's size.
+        return {"base": "car_soc_needs_battery"}
+    if _unit_error(hass, settings.get(CONF_CAR_SOC), {PERCENTAGE}):
+        return {CONF_CAR_SOC: "car_soc_unit"}
     entity_id = settings.get(CONF_PRICE_SENSOR)
     if not entity_id or (state := hass.states.get(entity_id)) is None:
         return {}
@@ -1072,7 +1087,8 @@ class EvseOptionsFlow(OptionsFlowWithReload):
         """Save a group member's options; its solar inputs stay as they were."""
         # An emptied price field is absent: the old one must not stay.
         options = dict(self.config_entry.options)
-        options.pop(CONF_PRICE_SENSOR, None)
+        for key in (CONF_PRICE_SENSOR, CONF_CAR_SOC, CONF_CAR_BATTERY):
+            options.pop(key, None)
         settings = {**options, **_clean(user_input)}
         errors = _validate_price(self.hass, settings)
         if not errors:

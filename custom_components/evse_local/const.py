@@ -85,3 +85,6 @@ SIGNAL_CHARGER_CHANGED: Final = f"{DOMAIN}_charger_changed"
 
 # The session ledger: a price per kWh for each session's cost.
 CONF_PRICE_SENSOR: Final = "price_sensor"
+# Planned charging to a state of charge: the car's charge sensor and battery.
+CONF_CAR_SOC: Final = "car_soc"
+CONF_CAR_BATTERY: Final = "car_battery"

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -79,11 +79,24 @@ from .energy import (
     SolarMode,
     SolarSettings,
 )
-from .group import has_solar_inputs, is_group_entry
+from .group import group_of, has_solar_inputs, is_group_entry
+from .plan import PlanRunner
 from .protocols.errors import EvseConnectionError, EvseError, EvseUnsupportedError
 from .protocols.models import Capability
 
 STORAGE_VERSION = 1
+
+# The charging mode select: the solar modes plus Planned (stored in the
+# same option, so automations that set off/solar/min_solar/fast still work).
+MODE_PLANNED = "planned"
+CHARGING_MODES = (
+    SolarMode.OFF.value,
+    SolarMode.SOLAR.value,
+    SolarMode.MIN_SOLAR.value,
+    MODE_PLANNED,
+    SolarMode.FAST.value,
+)
+SOLAR_ONLY_MODES = frozenset({SolarMode.SOLAR.value, SolarMode.MIN_SOLAR.value})
 
 # A charger that reports no maximum (old firmware): the J1772 plug's own.
 FALLBACK_STATION_MAX = 32
@@ -110,8 +123,10 @@ def solar_settings(
     defaults = SolarSettings()
     circuit = options.get(CONF_CIRCUIT_LIMIT)
     battery_first = options.get(CONF_BATTERY_FIRST_SOC)
+    mode = options.get(CONF_SOLAR_MODE, SolarMode.OFF)
     return SolarSettings(
-        mode=SolarMode(options.get(CONF_SOLAR_MODE, SolarMode.OFF)),
+        # Planned: the sun has no say (the plan caps each member instead).
+        mode=SolarMode.OFF if mode == MODE_PLANNED else SolarMode(mode),
         start_delay=float(options.get(CONF_START_DELAY, defaults.start_delay)),
         stop_delay=float(options.get(CONF_STOP_DELAY, defaults.stop_delay)),
         phases=int(options.get(CONF_PHASES, 1)),
@@ -348,6 +363,13 @@ class EnergyManager:
             self.hass, self._async_run(), f"{DOMAIN} energy step {self.entry.title}"
         )
 
+    async def async_step_now(self) -> None:
+        """Run a step and wait for it (an action that answers with its outcome)."""
+        self.async_schedule_step()
+        task = self._step_task
+        if task is not None:
+            await asyncio.shield(task)
+
     async def _async_run(self) -> None:
         while True:
             self._rerun = False
@@ -355,9 +377,20 @@ class EnergyManager:
             if not self._rerun:
                 return
 
+    @property
+    def charging_mode(self) -> str:
+        """The charging mode select's option."""
+        return str(self.entry.options.get(CONF_SOLAR_MODE, SolarMode.OFF))
+
     async def _async_step(self) -> None:
-        now = dt_util.utcnow().timestamp()
-        readings = [self._reading(member) for member in self.members]
+        if not self.is_group and group_of(self.hass, self.entry.entry_id):
+            # It joined a group: the group's manager runs it (until a reload).
+            return
+        moment = dt_util.utcnow()
+        now = moment.timestamp()
+        readings = self._with_plans(
+            moment, [self._reading(member) for member in self.members]
+        )
         solar_inputs = self._solar_inputs(readings) if self.has_solar else None
         result = self.controller.step(
             now,
@@ -556,6 +589,45 @@ class EnergyManager:
             read_at=coordinator.last_read_at,
             fallback_caps=Capability.FALLBACK_CAPS_CURRENT in snapshot.capabilities,
         )
+
+    def _with_plans(
+        self, moment: datetime, readings: list[MemberReading]
+    ) -> list[MemberReading]:
+        """Give each member's plan its say (mode Planned), else show it idle."""
+        planned = self.charging_mode == MODE_PLANNED
+        limit = self.controller.group.circuit_limit
+        cars = sum(1 for r in readings if r.online and r.vehicle_connected)
+        # A member plans with an equal share of the circuit: what it gets
+        # when every car charges at once (the controller may give more).
+        share = None if limit is None else limit / max(1, cars)
+        settings = self.controller.solar.settings
+        result = []
+        for reading in readings:
+            runner = self._plan(reading.member_id)
+            if runner is None:
+                result.append(reading)
+                continue
+            if not planned:
+                runner.async_idle()
+                result.append(reading)
+                continue
+            coordinator = self._coordinators.get(reading.member_id)
+            amps = runner.update(
+                moment,
+                coordinator.data if reading.online and coordinator else None,
+                phases=settings.phases,
+                voltage=settings.voltage,
+                share_current=share,
+            )
+            result.append(reading if amps is None else replace(reading, plan_a=amps))
+        return result
+
+    def _plan(self, member_id: str) -> PlanRunner | None:
+        coordinator = self._coordinator(member_id)
+        if coordinator is None:
+            return None
+        runtime_data = getattr(coordinator.config_entry, "runtime_data", None)
+        return getattr(runtime_data, "plan", None)
 
     def _value(self, key: str) -> tuple[float, str | None] | None:
         """Return a sensor's numeric state and unit; None when unknown."""

@@ -79,6 +79,22 @@ class EvseEntity(CoordinatorEntity[EvseCoordinator]):
         )
 
 
+class PlanEntity(EvseEntity):
+    """An entity of a charger's plan: its settings, or the plan of the last step."""
+
+    def __init__(self, entry: EvseConfigEntry, description: EntityDescription) -> None:
+        """Attach to the charger and to its plan."""
+        super().__init__(entry, description)
+        self.plan = entry.runtime_data.plan
+
+    async def async_added_to_hass(self) -> None:
+        """Show every new plan."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.plan.async_add_listener(self._handle_coordinator_update)
+        )
+
+
 class SupportedDescription(Protocol):
     """A description that knows whether a charger can back its entity."""
 

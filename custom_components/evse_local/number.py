@@ -1,4 +1,4 @@
-"""Numbers: the charging current; solar start/stop delays."""
+"""Numbers: the charging current; solar start/stop delays; the plan's target."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
     UnitOfElectricCurrent,
+    UnitOfEnergy,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
@@ -32,6 +33,7 @@ from .energy_manager import EnergyManager
 from .entity import (
     EnergyEntity,
     EvseEntity,
+    PlanEntity,
     async_add_supported_entities,
     energy_manager,
     has_capability,
@@ -224,6 +226,38 @@ async def async_setup_entry(
         async_add_supported_entities(
             entry, async_add_entities, EvseNumber, DESCRIPTIONS
         )
+        async_add_entities(PlanTargetNumber(entry, d) for d in PLAN_TARGET_DESCRIPTIONS)
+        if entry.runtime_data.plan.soc_capable:
+            async_add_entities(
+                PlanTargetSocNumber(entry, d) for d in PLAN_SOC_DESCRIPTIONS
+            )
+
+
+PLAN_TARGET_DESCRIPTIONS = (
+    NumberEntityDescription(
+        key="plan_target_energy",
+        translation_key="plan_target_energy",
+        device_class=NumberDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        native_min_value=0,
+        native_max_value=200,
+        native_step=0.1,
+        mode=NumberMode.BOX,
+    ),
+)
+
+
+class PlanTargetNumber(PlanEntity, NumberEntity):
+    """The energy the plan delivers by the ready time (0: no plan)."""
+
+    @property
+    def native_value(self) -> float:
+        """The target in force."""
+        return self.plan.target_kwh
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Plan for the new target (the energy already delivered counts)."""
+        self.plan.async_set(target_kwh=value)
 
 
 class EnergyNumber(EnergyEntity, NumberEntity):
@@ -279,3 +313,33 @@ class EvseNumber(EvseEntity, NumberEntity):
             self.coordinator.config_entry.options.get(CONF_PERSIST_MAX_CURRENT, False)
         )
         await self.entity_description.set_fn(self.coordinator.charger, value, persist)
+
+
+PLAN_SOC_DESCRIPTIONS = (
+    NumberEntityDescription(
+        key="plan_target_soc",
+        translation_key="plan_target_soc",
+        device_class=NumberDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=0,
+        native_max_value=100,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+    ),
+)
+
+
+class PlanTargetSocNumber(PlanEntity, NumberEntity):
+    """The car's state of charge the plan reaches by the ready time (0: none).
+
+    Set, it wins over the energy target while the car's charge is known.
+    """
+
+    @property
+    def native_value(self) -> float:
+        """The target in force."""
+        return self.plan.target_soc
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Plan for the new target charge."""
+        self.plan.async_set(target_soc=value)

@@ -17,6 +17,7 @@ from .coordinator import EvseCoordinator
 from .energy_manager import EnergyManager
 from .group import is_group_entry
 from .ledger import SessionLedger
+from .plan import PlanRunner
 from .protocols.charger import Charger
 
 type EvseConfigEntry = ConfigEntry[EvseRuntimeData]
@@ -30,7 +31,8 @@ class EvseRuntimeData:
     charger: Charger
     coordinator: EvseCoordinator
     ledger: SessionLedger
-    # Solar charging of a charger that is in no group (a group has its own).
+    plan: PlanRunner
+    # The charging mode of a charger that is in no group (a group has its own).
     energy: EnergyManager | None = None
 
 

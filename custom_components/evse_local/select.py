@@ -1,4 +1,4 @@
-"""Selects: J1772 service level, cable lock, access control; solar mode."""
+"""Selects: J1772 service level, cable lock, access control; charging mode."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_SOLAR_MODE
-from .energy import SolarMode
-from .energy_manager import EnergyManager
+from .const import CONF_SOLAR_MODE, DOMAIN
+from .energy_manager import CHARGING_MODES, SOLAR_ONLY_MODES, EnergyManager
 from .entity import (
     EnergyEntity,
     EvseEntity,
@@ -94,11 +94,13 @@ class EnergySelectDescription(SelectEntityDescription):
 
 ENERGY_SELECT_DESCRIPTIONS: tuple[EnergySelectDescription, ...] = (
     EnergySelectDescription(
+        # The key of the solar mode it grew from: entity ids and automations
+        # that set off/solar/min_solar/fast keep working.
         key="solar_mode",
-        translation_key="solar_mode",
-        options=[mode.value for mode in SolarMode],
+        translation_key="charging_mode",
+        options=list(CHARGING_MODES),
         option_key=CONF_SOLAR_MODE,
-        value_fn=lambda manager: manager.controller.solar.settings.mode.value,
+        value_fn=lambda manager: manager.charging_mode,
     ),
 )
 
@@ -108,9 +110,9 @@ async def async_setup_entry(
     entry: EvseConfigEntry | GroupConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the selects this charger supports, and the solar mode."""
+    """Add the selects this charger supports, and the charging mode."""
     manager = energy_manager(entry)
-    if manager is not None and manager.has_solar:
+    if manager is not None:
         async_add_entities(
             EnergySelect(manager, description)
             for description in ENERGY_SELECT_DESCRIPTIONS
@@ -133,6 +135,13 @@ class EnergySelect(EnergyEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Keep the new setting and run the controller with it."""
+        if option in SOLAR_ONLY_MODES and not self.manager.has_solar:
+            # Without a grid power sensor there is no surplus to follow.
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="charging_mode_needs_solar",
+                translation_placeholders={"mode": option},
+            )
         self.manager.async_update_options(self.entity_description.option_key, option)
         self.async_write_ha_state()
 

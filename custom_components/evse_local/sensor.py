@@ -39,11 +39,13 @@ from .energy_manager import EnergyManager, Member
 from .entity import (
     EnergyEntity,
     EvseEntity,
+    PlanEntity,
     async_add_supported_entities,
     energy_manager,
     has_capability,
 )
 from .ledger import LedgerEvent, session_attributes
+from .plan import PlanRunner, PlanStatus
 from .protocols.energy_guard import LifetimeEnergyGuard, rated_power_w
 from .protocols.models import (
     Capability,
@@ -523,6 +525,57 @@ SESSION_SENSOR_DESCRIPTIONS: tuple[SessionSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlanSensorDescription(SensorEntityDescription):
+    """How to show one fact of a charger's plan."""
+
+    value_fn: Callable[[PlanRunner], StateType | datetime]
+    attributes_fn: Callable[[PlanRunner], dict[str, Any] | None] = lambda plan: None
+
+
+PLAN_SENSOR_DESCRIPTIONS: tuple[PlanSensorDescription, ...] = (
+    PlanSensorDescription(
+        key="plan_state",
+        translation_key="plan_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in PlanStatus],
+        value_fn=lambda plan: plan.status.value,
+        # The reason is a translation key (plan_reason in en.json); the
+        # slots are what a card draws (see the README).
+        attributes_fn=lambda plan: {
+            "reason": plan.reason.value,
+            "ready_by": None if plan.ready_by is None else plan.ready_by.isoformat(),
+            "delivered_energy": round(plan.delivered_wh / 1000, 3),
+            "price_problem": plan.price_problem.value,
+            "slots": plan.slots,
+        },
+    ),
+    PlanSensorDescription(
+        key="plan_next_start",
+        translation_key="plan_next_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda plan: None if plan.plan is None else plan.plan.next_start,
+    ),
+    PlanSensorDescription(
+        key="plan_energy",
+        translation_key="plan_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda plan: (
+            None if plan.plan is None else round(plan.plan.energy_wh / 1000, 3)
+        ),
+    ),
+    PlanSensorDescription(
+        key="plan_cost",
+        translation_key="plan_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda plan: None if plan.plan is None else round(plan.plan.cost, 4),
+    ),
+)
+
+
 @dataclass(slots=True)
 class EvseSensorExtraStoredData(SensorExtraStoredData):
     """Sensor state plus the lifetime energy guard's state."""
@@ -570,6 +623,9 @@ async def async_setup_entry(
             SessionSensor(entry, description)
             for description in SESSION_SENSOR_DESCRIPTIONS
             if description.has_fn(entry)
+        )
+        async_add_entities(
+            PlanSensor(entry, description) for description in PLAN_SENSOR_DESCRIPTIONS
         )
 
 
@@ -717,3 +773,19 @@ class SessionSensor(EvseEntity, SensorEntity):
         """When the last session ran, what it cost, how sunny it was, who."""
         session = self._ledger.last_session
         return None if session is None else session_attributes(session)
+
+
+class PlanSensor(PlanEntity, SensorEntity):
+    """One fact of the charger's plan, after the last energy step."""
+
+    entity_description: PlanSensorDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The fact."""
+        return self.entity_description.value_fn(self.plan)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The reason and the slots (plan state only)."""
+        return self.entity_description.attributes_fn(self.plan)

@@ -1,4 +1,4 @@
-"""Actions for every charger: session limits, timer, charging current.
+"""Actions for every charger: session limits, timer, charging current, plans.
 
 Registered once in ``async_setup``; each call names its charger by config
 entry and is checked against what that charger can do before anything is
@@ -8,11 +8,11 @@ sent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import probatio
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -27,6 +27,7 @@ from homeassistant.helpers.service import async_get_config_entry
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .group import group_of
 from .helpers import async_track_command_outcome, translate_error
 from .protocols.charger import RAPI_TIME_STEP_MINUTES, RAPI_TIME_STEPS_MAX
 from .protocols.errors import EvseError
@@ -45,6 +46,11 @@ SERVICE_CLEAR_SESSION_LIMIT = "clear_session_limit"
 SERVICE_SET_TIMER = "set_timer"
 SERVICE_CLEAR_TIMER = "clear_timer"
 SERVICE_SET_MAX_CURRENT = "set_max_current"
+SERVICE_SET_PLAN = "set_plan"
+SERVICE_CLEAR_PLAN = "clear_plan"
+ATTR_READY_BY = "ready_by"
+ATTR_CONTINUOUS = "continuous"
+ATTR_SOC = "soc"
 
 CHARGER_SCHEMA = probatio.Schema({probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 SESSION_LIMIT_SCHEMA = CHARGER_SCHEMA.extend(
@@ -66,6 +72,18 @@ MAX_CURRENT_SCHEMA = CHARGER_SCHEMA.extend(
             probatio.Coerce(int), probatio.Range(min=1, max=100)
         ),
         probatio.Optional(ATTR_PERSIST, default=False): cv.boolean,
+    }
+)
+PLAN_SCHEMA = CHARGER_SCHEMA.extend(
+    {
+        probatio.Optional(ATTR_ENERGY): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=0.1, max=200)
+        ),
+        probatio.Optional(ATTR_SOC): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=1, max=100)
+        ),
+        probatio.Optional(ATTR_READY_BY): probatio.Any(cv.datetime, cv.time),
+        probatio.Optional(ATTR_CONTINUOUS): cv.boolean,
     }
 )
 
@@ -239,6 +257,68 @@ async def _set_max_current(call: ServiceCall) -> None:
     )
 
 
+async def _set_plan(call: ServiceCall) -> ServiceResponse:
+    """Set a plan; the response is the plan as it stands now."""
+    entry = _entry(call)
+    energy: float | None = call.data.get(ATTR_ENERGY)
+    soc: float | None = call.data.get(ATTR_SOC)
+    if energy is None and soc is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="plan_target_missing"
+        )
+    if soc is not None and not entry.runtime_data.plan.soc_capable:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="soc_without_sensor",
+            translation_placeholders={"charger": entry.title},
+        )
+    ready_by: datetime | time | None = call.data.get(ATTR_READY_BY)
+    now = dt_util.now()
+    if isinstance(ready_by, datetime):
+        moment = dt_util.as_local(
+            ready_by
+            if ready_by.tzinfo is not None
+            else ready_by.replace(tzinfo=dt_util.get_default_time_zone())
+        )
+        if moment <= now:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ready_time_past",
+                translation_placeholders={"ready_by": moment.isoformat()},
+            )
+        ready_by = moment.time().replace(tzinfo=None)
+    plan = entry.runtime_data.plan
+    entity_id = plan.price_entity_id
+    if entity_id and call.hass.states.get(entity_id) is None:
+        # Named in the options but gone (renamed, removed): say so rather
+        # than plan without prices in silence.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="price_sensor_missing",
+            translation_placeholders={"entity_id": entity_id},
+        )
+    plan.async_set(
+        target_kwh=energy or 0.0,
+        target_soc=soc or 0.0,
+        ready_time=ready_by,
+        continuous=call.data.get(ATTR_CONTINUOUS),
+        restart=True,
+    )
+    # The plan is made by the energy step; run it now for the response.
+    manager = entry.runtime_data.energy
+    group = group_of(call.hass, entry.entry_id)
+    if group is not None and group.state is ConfigEntryState.LOADED:
+        manager = group.runtime_data.manager
+    if manager is not None:
+        await manager.async_step_now()
+    return plan.as_response()
+
+
+async def _clear_plan(call: ServiceCall) -> None:
+    entry = _entry(call)
+    entry.runtime_data.plan.async_set(target_kwh=0.0, restart=True)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, in ``async_setup``)."""
@@ -249,10 +329,18 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=SESSION_LIMIT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_PLAN,
+        _set_plan,
+        schema=PLAN_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
     for name, handler, schema in (
         (SERVICE_CLEAR_SESSION_LIMIT, _clear_session_limit, CHARGER_SCHEMA),
         (SERVICE_SET_TIMER, _set_timer, TIMER_SCHEMA),
         (SERVICE_CLEAR_TIMER, _clear_timer, CHARGER_SCHEMA),
         (SERVICE_SET_MAX_CURRENT, _set_max_current, MAX_CURRENT_SCHEMA),
+        (SERVICE_CLEAR_PLAN, _clear_plan, CHARGER_SCHEMA),
     ):
         hass.services.async_register(DOMAIN, name, handler, schema=schema)

@@ -1,4 +1,4 @@
-"""Switches: charging enabled (pause/resume) and the daily timer."""
+"""Switches: charging enabled (pause/resume), the daily timer, one block plans."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import EvseCoordinator
-from .entity import EvseEntity, async_add_supported_entities, has_capability
+from .entity import (
+    EvseEntity,
+    PlanEntity,
+    async_add_supported_entities,
+    has_capability,
+)
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot
 from .runtime import EvseConfigEntry
@@ -94,8 +99,11 @@ async def async_setup_entry(
     entry: EvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the switches this charger supports."""
+    """Add the switches this charger supports, and the plan's block switch."""
     async_add_supported_entities(entry, async_add_entities, EvseSwitch, DESCRIPTIONS)
+    async_add_entities(
+        PlanContinuousSwitch(entry, d) for d in PLAN_CONTINUOUS_DESCRIPTIONS
+    )
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):
@@ -117,3 +125,29 @@ class EvseSwitch(EvseEntity, SwitchEntity):
     async def async_turn_off(self, /, **kwargs: Any) -> None:
         """Turn off."""
         await self.entity_description.set_fn(self.coordinator, False)
+
+
+PLAN_CONTINUOUS_DESCRIPTIONS = (
+    SwitchEntityDescription(
+        key="plan_continuous",
+        translation_key="plan_continuous",
+        entity_category=EntityCategory.CONFIG,
+    ),
+)
+
+
+class PlanContinuousSwitch(PlanEntity, SwitchEntity):
+    """Plan one uninterrupted block (some cars dislike pauses) or the cheapest slots."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the plan is one block."""
+        return self.plan.continuous
+
+    async def async_turn_on(self, /, **kwargs: Any) -> None:
+        """Plan one block."""
+        self.plan.async_set(continuous=True)
+
+    async def async_turn_off(self, /, **kwargs: Any) -> None:
+        """Plan the cheapest slots."""
+        self.plan.async_set(continuous=False)

@@ -1,4 +1,4 @@
-"""Time entities: start and stop of the daily charging timer."""
+"""Time entities: start and stop of the daily charging timer; the plan's ready time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvseEntity, async_add_supported_entities, has_capability
+from .entity import (
+    EvseEntity,
+    PlanEntity,
+    async_add_supported_entities,
+    has_capability,
+)
 from .helpers import evse_command
 from .protocols.models import Capability, ChargerSnapshot, ChargeTimer
 from .runtime import EvseConfigEntry
@@ -56,8 +61,27 @@ async def async_setup_entry(
     entry: EvseConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the timer window entities when the charger has a timer."""
+    """Add the timer window entities when the charger has a timer; the ready time."""
     async_add_supported_entities(entry, async_add_entities, EvseTime, DESCRIPTIONS)
+    async_add_entities(PlanReadyTime(entry, d) for d in PLAN_READY_DESCRIPTIONS)
+
+
+PLAN_READY_DESCRIPTIONS = (
+    TimeEntityDescription(key="plan_ready_time", translation_key="plan_ready_time"),
+)
+
+
+class PlanReadyTime(PlanEntity, TimeEntity):
+    """When the plan's target must be in the car (the next such time)."""
+
+    @property
+    def native_value(self) -> time:
+        """The ready time in force."""
+        return self.plan.ready_time
+
+    async def async_set_value(self, value: time) -> None:
+        """Plan for the new ready time."""
+        self.plan.async_set(ready_time=value)
 
 
 class EvseTime(EvseEntity, TimeEntity):

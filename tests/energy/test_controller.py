@@ -720,3 +720,46 @@ def test_capping_fallback_follows_the_share_a_few_writes_per_car() -> None:
     assert result.fallback_writes == (FallbackWrite("a", 6),)
     # Not again while the charger still reports the old value.
     assert site.controller.step(41, capped(41)).fallback_writes == ()
+
+
+# ------------------------------------------------------------ plans
+
+
+def test_plan_pauses_caps_and_resumes_a_single_charger() -> None:
+    site = Site("a", limit=None)
+    site["a"].car = True
+    readings = [replace(site["a"].reading(0), plan_a=0.0)]
+    result = site.controller.step(0, readings)
+    assert result.allocations["a"] == Allocation(0, R.PLAN_PAUSED)
+    assert result.commands == (Command("a", None, True, R.PLAN_PAUSED),)
+    site["a"].apply(result.commands[0])
+    site.controller.report("a", result.commands[0], ok=True, done_at=0)
+    readings = [replace(site["a"].reading(20), plan_a=16.7)]
+    result = site.controller.step(20, readings)
+    assert result.allocations["a"] == Allocation(16, R.PLAN_LIMITED)
+    assert result.commands == (Command("a", 16, False, R.PLAN_LIMITED),)
+    site["a"].apply(result.commands[0])
+    site.controller.report("a", result.commands[0], ok=True, done_at=20)
+    # The plan ends (None): back to the maximum, as without a plan.
+    assert site.step(40)[1] == [Command("a", 32, None, R.MAXIMUM)]
+
+
+def test_plan_never_raises_a_share_and_leaves_user_pauses_alone() -> None:
+    site = Site("a", "b", limit=20)
+    site["a"].car = site["b"].car = True
+    site["b"].paused = True  # the user's pause
+    readings = [replace(r, plan_a=32.0) for r in site.readings(0)]
+    result = site.controller.step(0, readings)
+    assert result.allocations["a"].amps <= 20
+    assert result.allocations["a"].reason is not R.PLAN_LIMITED
+    assert result.allocations["b"] == Allocation(0, R.PAUSED_BY_USER)
+    readings = [replace(r, plan_a=3.0) for r in site.readings(1)]
+    result = site.controller.step(1, readings)
+    assert result.allocations["a"] == Allocation(0, R.PLAN_PAUSED)
+
+
+def test_no_plan_and_no_circuit_sends_nothing() -> None:
+    site = Site("a", limit=None)
+    site["a"].car = True
+    site["a"].setpoint = 10
+    assert site.step(0)[1] == []

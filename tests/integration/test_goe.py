@@ -148,8 +148,13 @@ async def test_goe_entities(
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     if platform in (Platform.TIME, Platform.BUTTON):
-        # No timer and no restart over Modbus.
-        assert not er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        # No timer and no restart over Modbus; the plan's ready time is ours.
+        assert [
+            registered.translation_key
+            for registered in er.async_entries_for_config_entry(
+                entity_registry, entry.entry_id
+            )
+        ] == (["plan_ready_time"] if platform is Platform.TIME else [])
         return
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 

@@ -435,7 +435,11 @@ async def test_restart_restores_the_same_entities(
         for entity_id in after:
             state = state_of(hass, entity_id)
             assert not state.attributes.get("restored"), entity_id
-            if entity_id != "binary_sensor.mq200_0002_connected":
+            if entity_id not in (
+                "binary_sensor.mq200_0002_connected",
+                # A setting kept in the options: it may change while offline.
+                "select.mq200_0002_charging_mode",
+            ):
                 assert state.state == STATE_UNAVAILABLE, entity_id
         assert state_of(hass, "binary_sensor.mq200_0002_connected").state == "off"
         sim.model.reset_energy_register()

@@ -53,6 +53,10 @@ class AllocationReason(StrEnum):
     """Unreachable; current stays reserved for it."""
     PAUSED_BY_USER = "paused_by_user"
     """Paused by someone else (the user, a session limit): left alone."""
+    PLAN_LIMITED = "plan_limited"
+    """A charging plan asks for less than its share."""
+    PLAN_PAUSED = "plan_paused"
+    """A charging plan waits for a cheaper slot: paused."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -111,6 +111,10 @@ class MemberReading:
     """The fallback also caps every set point (current OpenEVSE firmware:
     a claim never exceeds ``max_current_soft``). Such a fallback follows the
     member's share of the circuit, rewritten when a car comes or goes."""
+    plan_a: float | None = None
+    """A charging plan's current now (0 = wait): a cap on the member's share,
+    never a raise, so the circuit invariant and the command order hold.
+    None: no plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +398,12 @@ class EnergyController:
                 allocations[reading.member_id] = Allocation(
                     0, AllocationReason.PAUSED_BY_USER
                 )
-        hands_off = math.isinf(circuit) and (decision is None or decision.amps is None)
+        planned = _apply_plans(members, allocations)
+        hands_off = (
+            math.isinf(circuit)
+            and (decision is None or decision.amps is None)
+            and not planned
+        )
         commands = self._commands(
             now, members, allocations, exposure, circuit, hands_off=hands_off
         )
@@ -863,6 +872,29 @@ class EnergyController:
             self._paused_by_us.discard(member_id)
         if command.amps is not None:
             self._limited_by_us.add(member_id)
+
+
+def _apply_plans(
+    members: Sequence[MemberReading], allocations: dict[str, Allocation]
+) -> bool:
+    """Cap the shares by the members' plans; whether any member has a plan."""
+    planned = False
+    for reading in members:
+        if reading.plan_a is None:
+            continue
+        planned = True
+        item = allocations[reading.member_id]
+        if item.reason in _HANDS_OFF:
+            continue
+        amps = math.floor(reading.plan_a)
+        if amps >= item.amps:
+            continue
+        allocations[reading.member_id] = (
+            Allocation(amps, AllocationReason.PLAN_LIMITED)
+            if amps >= reading.min_current
+            else Allocation(0, AllocationReason.PLAN_PAUSED)
+        )
+    return planned
 
 
 def _raises(reading: MemberReading, amps: int) -> bool:

@@ -61,9 +61,10 @@ MAX_HANDSHAKES = 256
 """The same, all addresses together."""
 MAX_PENDING_PER_ADDRESS = 10
 """Websockets of unknown chargers from one address."""
-MAX_PENDING = 50
-"""Websockets of unknown chargers in all, and chargers announced at a time."""
-ANNOUNCE_BURST = 50
+MAX_PENDING = 128
+"""Websockets of unknown chargers in all, and chargers announced at a time:
+room for a site's 100 chargers arriving together after a power cut."""
+ANNOUNCE_BURST = 128
 ANNOUNCE_INTERVAL = 1.0
 """Announcements: ``ANNOUNCE_BURST`` at once, then one per this many seconds."""
 DISCOVERY_GRACE = 60.0

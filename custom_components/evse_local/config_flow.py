@@ -51,6 +51,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
+    TimeSelector,
 )
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.helpers.typing import DiscoveryInfoType
@@ -79,6 +80,8 @@ from .const import (
     CONF_MAX_CURRENT,
     CONF_MEMBERS,
     CONF_METER_INTERVAL,
+    CONF_OFF_PEAK_END,
+    CONF_OFF_PEAK_START,
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_POLICY,
@@ -510,6 +513,14 @@ def _price_field(options: Mapping[str, Any]) -> dict[Any, Any]:
             CONF_CAR_BATTERY,
             description={"suggested_value": options.get(CONF_CAR_BATTERY)},
         ): _number(1, 250, "kWh"),
+        probatio.Optional(
+            CONF_OFF_PEAK_START,
+            description={"suggested_value": options.get(CONF_OFF_PEAK_START)},
+        ): TimeSelector(),
+        probatio.Optional(
+            CONF_OFF_PEAK_END,
+            description={"suggested_value": options.get(CONF_OFF_PEAK_END)},
+        ): TimeSelector(),
     }
 
 
@@ -520,6 +531,10 @@ def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[st
         return {"base": "car_soc_needs_battery"}
     if _unit_error(hass, settings.get(CONF_CAR_SOC), {PERCENTAGE}):
         return {CONF_CAR_SOC: "car_soc_unit"}
+    start, end = settings.get(CONF_OFF_PEAK_START), settings.get(CONF_OFF_PEAK_END)
+    if bool(start) != bool(end) or (start and start == end):
+        # A window needs both ends, and some time between them.
+        return {"base": "off_peak_window"}
     entity_id = settings.get(CONF_PRICE_SENSOR)
     if not entity_id or (state := hass.states.get(entity_id)) is None:
         return {}
@@ -1087,7 +1102,13 @@ class EvseOptionsFlow(OptionsFlowWithReload):
         """Save a group member's options; its solar inputs stay as they were."""
         # An emptied price field is absent: the old one must not stay.
         options = dict(self.config_entry.options)
-        for key in (CONF_PRICE_SENSOR, CONF_CAR_SOC, CONF_CAR_BATTERY):
+        for key in (
+            CONF_PRICE_SENSOR,
+            CONF_CAR_SOC,
+            CONF_CAR_BATTERY,
+            CONF_OFF_PEAK_START,
+            CONF_OFF_PEAK_END,
+        ):
             options.pop(key, None)
         settings = {**options, **_clean(user_input)}
         errors = _validate_price(self.hass, settings)

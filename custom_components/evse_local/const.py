@@ -88,3 +88,6 @@ CONF_PRICE_SENSOR: Final = "price_sensor"
 # Planned charging to a state of charge: the car's charge sensor and battery.
 CONF_CAR_SOC: Final = "car_soc"
 CONF_CAR_BATTERY: Final = "car_battery"
+# Planned charging without a price forecast: a fixed daily off-peak window.
+CONF_OFF_PEAK_START: Final = "off_peak_start"
+CONF_OFF_PEAK_END: Final = "off_peak_end"

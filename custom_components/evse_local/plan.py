@@ -19,7 +19,7 @@ is stored, so a restart mid-plan keeps the deadline and the delivered energy.
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +37,15 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_CAR_BATTERY, CONF_CAR_SOC, CONF_PRICE_SENSOR, DOMAIN, LOGGER
+from .const import (
+    CONF_CAR_BATTERY,
+    CONF_CAR_SOC,
+    CONF_OFF_PEAK_END,
+    CONF_OFF_PEAK_START,
+    CONF_PRICE_SENSOR,
+    DOMAIN,
+    LOGGER,
+)
 from .energy import (
     J1772_MIN_CURRENT,
     ChargingLimits,
@@ -49,7 +57,13 @@ from .energy import (
     next_ready_time,
     plan_charging,
 )
-from .energy.prices import PriceDataError, PriceForecast, parse_price_attributes
+from .energy.prices import (
+    FixedTariff,
+    PriceDataError,
+    PriceForecast,
+    PriceSlot,
+    parse_price_attributes,
+)
 from .protocols.models import ChargerSnapshot
 
 STORAGE_VERSION = 1
@@ -116,6 +130,7 @@ class PlanRunner:
         self._baseline_wh: float | None = None
         self._connected: bool | None = None
         self._forecast: PriceForecast | None = None
+        self._relative = False
         self.price_problem = PriceProblem.NO_SENSOR
         self._store = plan_store(hass, entry.entry_id)
         self._listeners: list[CALLBACK_TYPE] = []
@@ -269,6 +284,38 @@ class PlanRunner:
         self._forecast = forecast
         self.price_problem = PriceProblem.NONE
 
+    def _tariff(self) -> FixedTariff | None:
+        """Return the off-peak window of the options, if both ends are set."""
+        options = self.entry.options
+        try:
+            start = time.fromisoformat(str(options[CONF_OFF_PEAK_START]))
+            end = time.fromisoformat(str(options[CONF_OFF_PEAK_END]))
+            return FixedTariff(windows=((start, end),))
+        except KeyError, ValueError:  # PriceDataError is a ValueError
+            return None
+
+    def _prices(
+        self, now: datetime, ready_by: datetime, tz: tzinfo
+    ) -> tuple[PriceSlot, ...]:
+        """Return the sensor's forecast; without one, the off-peak window (if set)."""
+        self._relative = False
+        if self._forecast is not None:
+            return self._forecast.slots
+        tariff = self._tariff()
+        if tariff is None or ready_by <= now:
+            return ()
+        forecast = tariff.forecast(now, ready_by, tz)
+        # Off-peak ranks before peak, but is no money: no expected cost.
+        self._relative = forecast.relative
+        return forecast.slots
+
+    @property
+    def cost(self) -> float | None:
+        """The plan's expected cost; None without a plan or real prices."""
+        if self.plan is None or self._relative:
+            return None
+        return self.plan.cost
+
     # ------------------------------------------------------------ the step
 
     @callback
@@ -358,7 +405,7 @@ class PlanRunner:
                 ready_by=self.ready_by,
                 energy_wh=needed_wh,
                 limits=limits,
-                prices=() if self._forecast is None else self._forecast.slots,
+                prices=self._prices(now, self.ready_by, tz),
                 continuous=self.continuous,
             )
         except PlanInputError as err:
@@ -445,7 +492,7 @@ class PlanRunner:
             "expected_energy": None
             if plan is None
             else round(plan.energy_wh / 1000, 3),
-            "expected_cost": None if plan is None else round(plan.cost, 4),
+            "expected_cost": None if self.cost is None else round(self.cost, 4),
             "unpriced_energy": None
             if plan is None
             else round(plan.unpriced_energy_wh / 1000, 3),

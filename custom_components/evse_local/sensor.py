@@ -571,7 +571,7 @@ PLAN_SENSOR_DESCRIPTIONS: tuple[PlanSensorDescription, ...] = (
         translation_key="plan_cost",
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
-        value_fn=lambda plan: None if plan.plan is None else round(plan.plan.cost, 4),
+        value_fn=lambda plan: None if plan.cost is None else round(plan.cost, 4),
     ),
 )
 

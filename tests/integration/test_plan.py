@@ -19,11 +19,14 @@ from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.evse_local.const import (
     CONF_CAR_BATTERY,
     CONF_CAR_SOC,
+    CONF_OFF_PEAK_END,
+    CONF_OFF_PEAK_START,
     CONF_PERSIST_MAX_CURRENT,
     CONF_PHASES,
     CONF_PRICE_SENSOR,
@@ -532,3 +535,51 @@ async def test_limits_the_planner_refuses_mean_no_plan_not_a_crash(
     await _later(hass, freezer, goplug_sim)
     assert _plan_state(hass, entry).state == "idle"
     assert goplug_sim.model.mode is Mode.ACTIVE
+
+
+async def test_off_peak_window_without_a_price_sensor(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """No forecast, a fixed tariff: wait for its cheap hours, no money cost."""
+    await hass.config.async_set_time_zone("UTC")
+    freezer.move_to(EVENING)
+    entry = await add_charger(hass, goplug_sim)
+    base = {CONF_SCAN_INTERVAL: 10, CONF_PERSIST_MAX_CURRENT: False}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for window in (
+        {CONF_OFF_PEAK_START: "02:00:00"},
+        {CONF_OFF_PEAK_START: "02:00:00", CONF_OFF_PEAK_END: "02:00:00"},
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**base, **window}
+        )
+        assert result["errors"] == {"base": "off_peak_window"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**base, CONF_OFF_PEAK_START: "02:00:00", CONF_OFF_PEAK_END: "05:00:00"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    await _select_planned(hass, entry)
+    goplug_sim.model.plug_in()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"config_entry_id": entry.entry_id, "energy": 5},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["expected_cost"] is None  # off-peak ranks, it costs nothing known
+    await _later(hass, freezer, goplug_sim)
+    assert goplug_sim.model.mode is Mode.SLEEP
+    assert _plan_state(hass, entry).state == "planned"
+    evening_wh = goplug_sim.model.session_wh
+    while dt_util.utcnow() < datetime(2026, 1, 16, 2, 0, tzinfo=UTC):
+        await _later(hass, freezer, goplug_sim)
+    assert goplug_sim.model.session_wh == evening_wh  # nothing before 02:00
+    await _later(hass, freezer, goplug_sim)
+    assert goplug_sim.model.mode is Mode.ACTIVE
+    assert goplug_sim.model.session_wh > evening_wh
+    cost = entity_id(hass, "sensor", f"{entry.unique_id}_plan_cost")
+    assert state_of(hass, cost).state == "unknown"

@@ -76,6 +76,8 @@ class TrueCharger:
     online: bool = True
     ignores_commands: bool = False
     next_fault: Fault = Fault.NONE
+    plan: float | None = None
+    """A charging plan's current (0 = wait), passed on as ``plan_a``."""
 
     @property
     def offered(self) -> int:
@@ -122,6 +124,7 @@ class TrueCharger:
             fallback_a=self.fallback if self.readable_fallback else None,
             read_at=now,
             fallback_caps=self.kind is Kind.CLAIMS,
+            plan_a=self.plan,
         )
 
     def _reachable(self) -> tuple[bool, bool]:
@@ -220,6 +223,8 @@ class World:
 
 EVENTS = (
     "plug",
+    "plan",
+    "plan_off",
     "unplug",
     "offline",
     "online",
@@ -295,6 +300,11 @@ def apply_event(world: World, event: str, index: int, value: int) -> None:
             charger.next_fault = Fault.DROPPED
         case "user_pause":
             charger.paused = not charger.paused
+        case "plan":
+            # A plan's cap may lift and fall at any step (0: wait).
+            charger.plan = float(value % 41)
+        case "plan_off":
+            charger.plan = None
         case "meter":
             world.meter = float(value)
         case "meter_lost":

@@ -603,7 +603,8 @@ class EnergyManager:
         settings = self.controller.solar.settings
         result = []
         for reading in readings:
-            runner = self._plan(reading.member_id)
+            coordinator = self._coordinator(reading.member_id)
+            runner = None if coordinator is None else self._plan(coordinator)
             if runner is None:
                 result.append(reading)
                 continue
@@ -611,7 +612,6 @@ class EnergyManager:
                 runner.async_idle()
                 result.append(reading)
                 continue
-            coordinator = self._coordinators.get(reading.member_id)
             amps = runner.update(
                 moment,
                 coordinator.data if reading.online and coordinator else None,
@@ -622,10 +622,8 @@ class EnergyManager:
             result.append(reading if amps is None else replace(reading, plan_a=amps))
         return result
 
-    def _plan(self, member_id: str) -> PlanRunner | None:
-        coordinator = self._coordinator(member_id)
-        if coordinator is None:
-            return None
+    @staticmethod
+    def _plan(coordinator: EvseCoordinator) -> PlanRunner | None:
         runtime_data = getattr(coordinator.config_entry, "runtime_data", None)
         return getattr(runtime_data, "plan", None)
 

@@ -349,6 +349,20 @@ def test_numbers_as_strings_and_decimals() -> None:
     assert [slot.price for slot in forecast.slots] == [0.25, 0.5, 1.0]
 
 
+def test_a_number_too_large_for_a_float_is_skipped() -> None:
+    # float(10**400) raises OverflowError: it must be a skipped entry, not a crash.
+    forecast = parse_price_attributes(
+        {
+            "prices_today": [
+                {"time": "2025-11-03T10:00:00+01:00", "price": 10**400},
+                {"time": "2025-11-03T11:00:00+01:00", "price": 0.5},
+            ]
+        }
+    )
+    assert [slot.price for slot in forecast.slots] == [0.5]
+    assert forecast.skipped == 1
+
+
 def test_negative_prices_are_kept() -> None:
     forecast = parse_price_attributes({"raw_today": nordpool(NOV3, [-0.4] * 24)})
     assert all(slot.price == -0.4 for slot in forecast.slots)

@@ -330,7 +330,11 @@ def to_price(value: Any) -> float | None:
             return None
     if not isinstance(value, int | float | Decimal):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        # An int beyond any float (10**400): not a usable number.
+        return None
     return number if math.isfinite(number) else None
 
 

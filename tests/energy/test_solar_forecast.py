@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custom_components.evse_local.energy import EnergySlot
+from custom_components.evse_local.energy import (
+    ChargingLimits,
+    EnergySlot,
+    PriceSlot,
+    plan_charging,
+)
 from custom_components.evse_local.energy.solar_forecast import (
     PvPeriod,
     SolarDataError,
@@ -326,6 +331,48 @@ def test_only_between_now_and_the_ready_time() -> None:
         )
         == []
     )
+
+
+def test_a_sunny_forecast_makes_the_plan_buy_less() -> None:
+    """Plugged in at 08:00, 30 kWh by 18:00, 0.30/kWh all day, a sunny noon."""
+    limits = ChargingLimits(max_current=16, phases=3)  # 11040 W
+    now, ready = utc(8), utc(18)
+    prices = [PriceSlot(utc(8), utc(18), 0.30)]
+    entries = [
+        {"period_start": at(8) + index * HALF, "pv_estimate10": kw, "pv_estimate": kw}
+        for index, kw in enumerate(
+            [1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 6, 5, 4, 3, 2, 1, 0.5, 0.2, 0, 0]
+        )
+    ]
+    sun = car_solar_energy(
+        parse_solar_attributes({"detailedForecast": entries}).periods,
+        now=now,
+        until=ready,
+        house_w=500,
+        min_power_w=limits.power_w(limits.lowest_current),
+        max_power_w=limits.power_w(limits.highest_current),
+    )
+    cloudy = plan_charging(
+        now=now, ready_by=ready, energy_wh=30_000, limits=limits, prices=prices
+    )
+    sunny = plan_charging(
+        now=now,
+        ready_by=ready,
+        energy_wh=30_000,
+        limits=limits,
+        prices=prices,
+        solar=sun,
+    )
+    # Only the half hours of 5 to 7 kW leave the car its 6 A x 3 phases
+    # (4140 W) over the house's 500 W: 4.5 + 5.5 + 4 x 6.5 + 5.5 + 4.5 kW for
+    # half an hour each, 23 kWh.
+    assert sum(slot.energy_wh for slot in sun) == pytest.approx(23_000)
+    assert sunny.solar_wh == pytest.approx(23_000)
+    assert cloudy.grid_energy_wh == pytest.approx(30_000)
+    assert sunny.grid_energy_wh == pytest.approx(7_000)
+    assert cloudy.cost == pytest.approx(9.0)
+    assert sunny.cost == pytest.approx(2.1)
+    assert sunny.energy_wh == pytest.approx(30_000)
 
 
 # ------------------------------------------------------------------ fuzz

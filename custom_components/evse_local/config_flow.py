@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -75,6 +75,7 @@ from .const import (
     CONF_GRID_POWER,
     CONF_GRID_POWER_SIGN,
     CONF_GROUP_ID,
+    CONF_HOUSE_POWER,
     CONF_ID_TAGS,
     CONF_KIND,
     CONF_MAX_CURRENT,
@@ -87,6 +88,7 @@ from .const import (
     CONF_POLICY,
     CONF_PRICE_SENSOR,
     CONF_PROTOCOL,
+    CONF_SOLAR_FORECAST,
     CONF_SOLAR_MODE,
     CONF_SSL_CERTIFICATE,
     CONF_SSL_KEY,
@@ -121,6 +123,7 @@ from .const import (
 )
 from .energy import J1772_MIN_CURRENT, Policy
 from .energy.sessions import price_unit
+from .energy.solar_forecast import SolarDataError, parse_solar_attributes
 from .group import charger_entries, group_entries, group_of
 from .helpers import async_connect
 from .id_tags import (
@@ -388,6 +391,7 @@ _NUMERIC_OPTIONS = (
     CONF_VOLTAGE,
     CONF_CONTROL_INTERVAL,
     CONF_BATTERY_FIRST_SOC,
+    CONF_HOUSE_POWER,
 )
 _POWER_UNITS = {UnitOfPower.WATT, UnitOfPower.KILO_WATT}
 _METER_UNITS = _POWER_UNITS | {UnitOfElectricCurrent.AMPERE}
@@ -521,6 +525,14 @@ def _price_field(options: Mapping[str, Any]) -> dict[Any, Any]:
             CONF_OFF_PEAK_END,
             description={"suggested_value": options.get(CONF_OFF_PEAK_END)},
         ): TimeSelector(),
+        probatio.Optional(
+            CONF_SOLAR_FORECAST,
+            description={"suggested_value": options.get(CONF_SOLAR_FORECAST)},
+        ): EntitySelector(EntitySelectorConfig(domain="sensor", multiple=True)),
+        probatio.Optional(
+            CONF_HOUSE_POWER,
+            description={"suggested_value": options.get(CONF_HOUSE_POWER)},
+        ): _number(0, 50_000, UnitOfPower.WATT),
     }
 
 
@@ -535,6 +547,8 @@ def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[st
     if bool(start) != bool(end) or (start and start == end):
         # A window needs both ends, and some time between them.
         return {"base": "off_peak_window"}
+    if _solar_forecast_error(hass, settings.get(CONF_SOLAR_FORECAST) or ()):
+        return {CONF_SOLAR_FORECAST: "solar_forecast_invalid"}
     entity_id = settings.get(CONF_PRICE_SENSOR)
     if not entity_id or (state := hass.states.get(entity_id)) is None:
         return {}
@@ -546,6 +560,23 @@ def _validate_price(hass: HomeAssistant, settings: Mapping[str, Any]) -> dict[st
         except ValueError:
             return {CONF_PRICE_SENSOR: "price_not_numeric"}
     return {}
+
+
+def _solar_forecast_error(hass: HomeAssistant, entity_ids: Iterable[str]) -> bool:
+    """Whether a chosen sensor that reports now carries no solar forecast.
+
+    One that is unavailable now is accepted: the plan goes without its sun
+    until it reports.
+    """
+    for entity_id in entity_ids:
+        state = hass.states.get(entity_id)
+        if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            continue
+        try:
+            parse_solar_attributes(state.attributes, tz=dt_util.get_default_time_zone())
+        except SolarDataError:
+            return True
+    return False
 
 
 def _kept(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -1108,6 +1139,8 @@ class EvseOptionsFlow(OptionsFlowWithReload):
             CONF_CAR_BATTERY,
             CONF_OFF_PEAK_START,
             CONF_OFF_PEAK_END,
+            CONF_SOLAR_FORECAST,
+            CONF_HOUSE_POWER,
         ):
             options.pop(key, None)
         settings = {**options, **_clean(user_input)}

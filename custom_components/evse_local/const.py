@@ -91,3 +91,7 @@ CONF_CAR_BATTERY: Final = "car_battery"
 # Planned charging without a price forecast: a fixed daily off-peak window.
 CONF_OFF_PEAK_START: Final = "off_peak_start"
 CONF_OFF_PEAK_END: Final = "off_peak_end"
+# Planned charging with the sun: solar forecast sensors and the house's use.
+CONF_SOLAR_FORECAST: Final = "solar_forecast"
+CONF_HOUSE_POWER: Final = "house_power"
+DEFAULT_HOUSE_POWER: Final = 500

@@ -40,9 +40,13 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_CAR_BATTERY,
     CONF_CAR_SOC,
+    CONF_HOUSE_POWER,
+    CONF_MEMBERS,
     CONF_OFF_PEAK_END,
     CONF_OFF_PEAK_START,
     CONF_PRICE_SENSOR,
+    CONF_SOLAR_FORECAST,
+    DEFAULT_HOUSE_POWER,
     DOMAIN,
     LOGGER,
 )
@@ -50,6 +54,7 @@ from .energy import (
     J1772_MIN_CURRENT,
     ChargingLimits,
     ChargingPlan,
+    EnergySlot,
     PlanInputError,
     PlanReason,
     PlanState,
@@ -64,6 +69,14 @@ from .energy.prices import (
     PriceSlot,
     parse_price_attributes,
 )
+from .energy.solar_forecast import (
+    SolarDataError,
+    SolarForecast,
+    car_solar_energy,
+    combine_forecasts,
+    parse_solar_attributes,
+)
+from .group import group_of, has_solar_inputs
 from .protocols.models import ChargerSnapshot
 
 STORAGE_VERSION = 1
@@ -96,6 +109,18 @@ class PriceProblem(StrEnum):
     MISSING = "price_sensor_missing"
     UNAVAILABLE = "price_sensor_unavailable"
     NO_FORECAST = "price_no_forecast"
+
+
+class SolarProblem(StrEnum):
+    """Why the plan counts on no sun from the forecast (it buys it all)."""
+
+    NONE = "none"
+    NO_SENSOR = "no_solar_forecast"
+    NO_SOLAR_INPUTS = "no_solar_inputs"
+    """No grid power sensor: the sun cannot be followed, so not counted on."""
+    MISSING = "solar_forecast_missing"
+    UNAVAILABLE = "solar_forecast_unavailable"
+    NO_FORECAST = "solar_no_forecast"
 
 
 def plan_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -132,6 +157,8 @@ class PlanRunner:
         self._forecast: PriceForecast | None = None
         self._relative = False
         self.price_problem = PriceProblem.NO_SENSOR
+        self._solar_forecasts: dict[str, SolarForecast] = {}
+        self._solar_read_problem = SolarProblem.NONE
         self._store = plan_store(hass, entry.entry_id)
         self._listeners: list[CALLBACK_TYPE] = []
         self._wake: CALLBACK_TYPE | None = None
@@ -174,6 +201,13 @@ class PlanRunner:
             self.entry.async_on_unload(
                 async_track_state_change_event(
                     self.hass, [entity_id], self._prices_changed
+                )
+            )
+        self._read_solar()
+        if self.solar_entity_ids:
+            self.entry.async_on_unload(
+                async_track_state_change_event(
+                    self.hass, self.solar_entity_ids, self._solar_changed
                 )
             )
 
@@ -283,6 +317,93 @@ class PlanRunner:
             return
         self._forecast = forecast
         self.price_problem = PriceProblem.NONE
+
+    # ------------------------------------------------------------ the sun
+
+    @property
+    def solar_entity_ids(self) -> list[str]:
+        """The solar forecast sensors the options name."""
+        return [str(e) for e in self.entry.options.get(CONF_SOLAR_FORECAST) or ()]
+
+    @property
+    def solar_problem(self) -> SolarProblem:
+        """Why the plan counts on no sun (or on an old forecast); NONE if it can."""
+        if not self.solar_entity_ids:
+            return SolarProblem.NO_SENSOR
+        group = group_of(self.hass, self.entry.entry_id)
+        if not has_solar_inputs((group or self.entry).options):
+            return SolarProblem.NO_SOLAR_INPUTS
+        return self._solar_read_problem
+
+    @callback
+    def _solar_changed(self, event: Event[EventStateChangedData]) -> None:
+        self._read_solar()
+        # The problem shows at once, even if the plan stays the same.
+        self._changed()
+        if self._wake is not None:
+            self._wake()
+
+    @callback
+    def _read_solar(self) -> None:
+        """Parse the forecast sensors; keep a sensor's last one while unavailable.
+
+        A forecast once made stays the best guess (its past periods no longer
+        count); a sensor that is gone or carries no forecast gives no sun, so
+        the plan buys that energy rather than leave the car short.
+        """
+        problems = []
+        for entity_id in self.solar_entity_ids:
+            state = self.hass.states.get(entity_id)
+            if state is None:
+                self._solar_forecasts.pop(entity_id, None)
+                problems.append(SolarProblem.MISSING)
+                continue
+            if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+                problems.append(SolarProblem.UNAVAILABLE)
+                continue
+            try:
+                self._solar_forecasts[entity_id] = parse_solar_attributes(
+                    state.attributes, tz=dt_util.get_default_time_zone()
+                )
+            except SolarDataError:
+                self._solar_forecasts.pop(entity_id, None)
+                problems.append(SolarProblem.NO_FORECAST)
+        self._solar_read_problem = problems[0] if problems else SolarProblem.NONE
+
+    def _solar(
+        self, now: datetime, ready_by: datetime, limits: ChargingLimits
+    ) -> list[EnergySlot]:
+        """Return the surplus the car is expected to take until the ready time.
+
+        Only with solar inputs: without a grid power sensor nothing follows
+        the sun, and counting on it would leave the car short. In a group the
+        surplus is shared by the members that count on it.
+        """
+        if self.solar_problem in (SolarProblem.NO_SENSOR, SolarProblem.NO_SOLAR_INPUTS):
+            return []
+        group = group_of(self.hass, self.entry.entry_id)
+        cars = 1
+        if group is not None:
+            members = (
+                self.hass.config_entries.async_get_entry(member_id)
+                for member_id in group.options.get(CONF_MEMBERS, ())
+            )
+            cars = sum(
+                1
+                for member in members
+                if member is not None and member.options.get(CONF_SOLAR_FORECAST)
+            )
+        return car_solar_energy(
+            combine_forecasts(self._solar_forecasts.values()),
+            now=now,
+            until=ready_by,
+            house_w=float(
+                self.entry.options.get(CONF_HOUSE_POWER, DEFAULT_HOUSE_POWER)
+            ),
+            min_power_w=limits.power_w(limits.lowest_current),
+            max_power_w=limits.power_w(limits.highest_current),
+            cars=cars,
+        )
 
     def _tariff(self) -> FixedTariff | None:
         """Return the off-peak window of the options, if both ends are set."""
@@ -407,6 +528,7 @@ class PlanRunner:
                 limits=limits,
                 prices=self._prices(now, self.ready_by, tz),
                 continuous=self.continuous,
+                solar=self._solar(now, self.ready_by, limits),
             )
         except PlanInputError as err:
             # Odd readings (a charger reporting 0 A as its maximum): no plan
@@ -493,6 +615,10 @@ class PlanRunner:
             if plan is None
             else round(plan.energy_wh / 1000, 3),
             "expected_cost": None if self.cost is None else round(self.cost, 4),
+            "expected_solar_energy": None
+            if plan is None
+            else round(plan.solar_wh / 1000, 3),
+            "solar_problem": self.solar_problem.value,
             "unpriced_energy": None
             if plan is None
             else round(plan.unpriced_energy_wh / 1000, 3),

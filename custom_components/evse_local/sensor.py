@@ -565,6 +565,13 @@ PLAN_SENSOR_DESCRIPTIONS: tuple[PlanSensorDescription, ...] = (
         value_fn=lambda plan: (
             None if plan.plan is None else round(plan.plan.energy_wh / 1000, 3)
         ),
+        # Of it, what the sun is expected to give (solar forecast sensors).
+        attributes_fn=lambda plan: {
+            "solar_energy": None
+            if plan.plan is None
+            else round(plan.plan.solar_wh / 1000, 3),
+            "solar_problem": plan.solar_problem.value,
+        },
     ),
     PlanSensorDescription(
         key="plan_cost",

@@ -309,6 +309,23 @@ def test_the_car_gets_the_surplus_between_its_minimum_and_maximum() -> None:
     ]
 
 
+def test_cars_share_the_surplus() -> None:
+    periods = [PvPeriod(utc(9), utc(10), 6500.0)]
+    kwargs: dict[str, Any] = {
+        "now": utc(9),
+        "until": utc(10),
+        "house_w": 500,
+        "min_power_w": 1380,
+        "max_power_w": 11000,
+    }
+    assert car_solar_energy(periods, **kwargs, cars=2) == [
+        EnergySlot(utc(9), utc(10), 3000.0)
+    ]
+    # Four cars: 1500 W each, above the minimum; five: 1200 W, below it.
+    assert car_solar_energy(periods, **kwargs, cars=4)[0].energy_wh == 1500.0
+    assert car_solar_energy(periods, **kwargs, cars=5) == []
+
+
 def test_only_between_now_and_the_ready_time() -> None:
     periods = [PvPeriod(utc(9), utc(11), 3500.0)]
     slots = car_solar_energy(

@@ -291,19 +291,21 @@ def car_solar_energy(
     house_w: float,
     min_power_w: float,
     max_power_w: float,
+    cars: int = 1,
 ) -> list[EnergySlot]:
     """Return the energy the car is expected to take from the surplus.
 
     Per period between ``now`` and ``until``: surplus = PV power - the
-    house's typical consumption, none below ``min_power_w`` (the car's
-    minimum current: the solar controller would not start) and at most
+    house's typical consumption, shared by ``cars`` (a group's members that
+    count on the sun), none below ``min_power_w`` (the car's minimum
+    current: the solar controller would not start) and at most
     ``max_power_w`` (the charger's maximum, or its share of the circuit).
     """
     begin, finish = now.astimezone(UTC), until.astimezone(UTC)
     slots = []
     for period in periods:
         start, end = max(period.start, begin), min(period.end, finish)
-        surplus = period.power_w - max(0.0, house_w)
+        surplus = (period.power_w - max(0.0, house_w)) / max(1, cars)
         if end <= start or surplus < min_power_w or surplus <= 0:
             continue
         power = min(surplus, max_power_w)

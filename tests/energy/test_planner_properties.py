@@ -209,7 +209,10 @@ def test_never_dearer_than_charging_at_once(case: Case) -> None:
         return
     assert result.state is PlanState.PLANNED
     assert result.unpriced_energy_wh == 0
-    assert result.cost <= at_once_cost(case, case.energy_wh) + 1e-9
+    # The planner rounds a segment's end up to the microsecond (never short of
+    # the target): a few microwatt-hours more than the reference, at a price.
+    slack = TOLERANCE_WH / 1000 * max(abs(slot.price) for slot in case.prices)
+    assert result.cost <= at_once_cost(case, case.energy_wh) + 1e-9 + slack
 
 
 @settings(max_examples=300, deadline=None)

@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .energy import ChargingBlock
+from .energy import ChargingBlock, ChargingPlan
 from .energy.sessions import price_unit
 from .entity import PlanEntity
 from .runtime import EvseConfigEntry
@@ -73,17 +73,27 @@ class PlanCalendar(PlanEntity, CalendarEntity):
     """The block in progress: when it began, delivered_wh then."""
     _upcoming: datetime | None = None
     """When the next block was to start, at the last plan."""
+    _source: tuple[ChargingPlan | None, float] = (None, 0.0)
+    """The plan and delivered_wh the events were made from."""
 
     async def async_added_to_hass(self) -> None:
         """Show the plan as it is before the first step."""
-        self._events = self._plan_events()
+        self._refresh()
         await super().async_added_to_hass()
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Take the new plan's events, then write if anything shown changed."""
-        self._events = self._plan_events()
+        self._refresh()
         super()._handle_coordinator_update()
+
+    def _refresh(self) -> None:
+        # A pushing charger updates many times per step; the plan and the
+        # energy delivered change only at a step (or a cleared plan).
+        source = (self.plan.plan, self.plan.delivered_wh)
+        if source[0] is not self._source[0] or source[1] != self._source[1]:
+            self._source = source
+            self._events = self._plan_events()
 
     def _shown(self) -> tuple[Any, ...]:
         # Every event, not only the next: the calendar card is told of a

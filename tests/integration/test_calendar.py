@@ -196,6 +196,11 @@ async def test_a_dear_hour_between_makes_two_events_and_clear_plan_none(
         ("2026-01-16T05:00:00+00:00", "2026-01-16T06:00:00+00:00", "Charging 2.6 kWh"),
     ]
     unsubscribe()
+    # The price sensor gone: the plan keeps its prices, the currency is unknown.
+    hass.states.async_remove("sensor.nordpool")
+    await _later(hass, freezer, goplug_sim)
+    (first, _) = await _events(hass, entry)
+    assert first["description"].splitlines()[-1] == "Expected cost 0.59"
 
     await hass.services.async_call(
         DOMAIN, "clear_plan", {"config_entry_id": entry.entry_id}, blocking=True

@@ -34,7 +34,6 @@ from .const import (
     CONF_MEMBERS,
     CONF_METER_INTERVAL,
     CONF_PROTOCOL,
-    CONF_SOLAR_MODE,
     DEFAULT_OCPP_MAX_CURRENT,
     DOMAIN,
     LOGGER,
@@ -47,9 +46,8 @@ from .coordinator import (
     controls_store,
     limit_store,
 )
-from .energy import SolarMode
 from .energy_manager import EnergyManager, energy_store
-from .group import group_of, has_solar_inputs
+from .group import group_of
 from .helpers import async_connect
 from .id_tags import async_migrate_free_charging, authorization_from_options
 from .ledger import SessionLedger, ledger_store, recorder_store, statistic_ids
@@ -77,6 +75,7 @@ from .services import async_setup_services
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CALENDAR,
     Platform.EVENT,
     Platform.NUMBER,
     Platform.SELECT,
@@ -126,22 +125,34 @@ async def _async_setup_group(hass: HomeAssistant, entry: GroupConfigEntry) -> bo
     entry.runtime_data = GroupRuntimeData(manager=manager)
     await hass.config_entries.async_forward_entry_setups(entry, GROUP_PLATFORMS)
     _async_remove_stale_group_entities(hass, entry)
+    # Before the group's first step: a member being reloaded counts as
+    # offline (at its maximum), which would squeeze the others for a while.
+    for charger_id in _chargers_to_hand_over(hass):
+        await hass.config_entries.async_reload(charger_id)
     await manager.async_start()
-    for member_id in member_ids:
-        member = hass.config_entries.async_get_entry(member_id)
-        if (
-            member is not None
-            and member.state is ConfigEntryState.LOADED
-            and member.runtime_data.energy is not None
-            and (
-                has_solar_inputs(member.options)
-                or member.options.get(CONF_SOLAR_MODE, SolarMode.OFF) != SolarMode.OFF
-            )
-        ):
-            # It ran its own solar controller or plan: the group takes over.
-            # (In mode Off its own manager never commands; it stands aside.)
-            hass.config_entries.async_schedule_reload(member_id)
     return True
+
+
+@callback
+def _chargers_to_hand_over(
+    hass: HomeAssistant, *, leaving: str | None = None
+) -> list[str]:
+    """Return the loaded chargers whose own energy manager is wrong now.
+
+    A charger in a group has none (the group's controls it, and its own
+    charging mode and solar entities go); a charger that left one (the
+    group's members changed, or the group ``leaving`` is being removed)
+    gets its own back. A reload puts it right.
+    """
+    result = []
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if is_group(entry):
+            continue
+        group = group_of(hass, entry.entry_id)
+        in_group = group is not None and group.entry_id != leaving
+        if in_group == (entry.runtime_data.energy is not None):
+            result.append(entry.entry_id)
+    return result
 
 
 @callback
@@ -347,12 +358,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> No
         if CONF_PROTOCOL not in entry.data:
             await _async_release_controls(hass, entry)
         return
-    for member_id in entry.options.get(CONF_MEMBERS, ()):
-        member = hass.config_entries.async_get_entry(member_id)
-        if (
-            member is not None
-            and member.state is ConfigEntryState.LOADED
-            and has_solar_inputs(member.options)
-        ):
-            # Back to its own solar controller.
-            hass.config_entries.async_schedule_reload(member_id)
+    # Its members get their own energy managers back (once it is gone).
+    for charger_id in _chargers_to_hand_over(hass, leaving=entry.entry_id):
+        hass.config_entries.async_schedule_reload(charger_id)

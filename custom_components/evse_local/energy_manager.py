@@ -88,7 +88,7 @@ STORAGE_VERSION = 1
 
 # The charging mode select: the solar modes plus Planned (stored in the
 # same option, so automations that set off/solar/min_solar/fast still work).
-MODE_PLANNED = "planned"
+MODE_PLANNED = SolarMode.PLANNED.value
 CHARGING_MODES = (
     SolarMode.OFF.value,
     SolarMode.SOLAR.value,
@@ -125,8 +125,8 @@ def solar_settings(
     battery_first = options.get(CONF_BATTERY_FIRST_SOC)
     mode = options.get(CONF_SOLAR_MODE, SolarMode.OFF)
     return SolarSettings(
-        # Planned: the sun has no say (the plan caps each member instead).
-        mode=SolarMode.OFF if mode == MODE_PLANNED else SolarMode(mode),
+        # Planned: the surplus is shared among the plans, counted first.
+        mode=SolarMode(mode),
         start_delay=float(options.get(CONF_START_DELAY, defaults.start_delay)),
         stop_delay=float(options.get(CONF_STOP_DELAY, defaults.stop_delay)),
         phases=int(options.get(CONF_PHASES, 1)),
@@ -595,11 +595,6 @@ class EnergyManager:
     ) -> list[MemberReading]:
         """Give each member's plan its say (mode Planned), else show it idle."""
         planned = self.charging_mode == MODE_PLANNED
-        limit = self.controller.group.circuit_limit
-        cars = sum(1 for r in readings if r.online and r.vehicle_connected)
-        # A member plans with an equal share of the circuit: what it gets
-        # when every car charges at once (the controller may give more).
-        share = None if limit is None else limit / max(1, cars)
         settings = self.controller.solar.settings
         result = []
         for reading in readings:
@@ -617,10 +612,33 @@ class EnergyManager:
                 coordinator.data if reading.online and coordinator else None,
                 phases=settings.phases,
                 voltage=settings.voltage,
-                share_current=share,
+                share_current=self._plan_share(reading, readings),
             )
             result.append(reading if amps is None else replace(reading, plan_a=amps))
         return result
+
+    def _plan_share(
+        self, reading: MemberReading, readings: list[MemberReading]
+    ) -> float | None:
+        """Return the current a member's plan can count on (None: no circuit).
+
+        The controller's share of the circuit when every car with a need
+        charges at once (the last step's, so the policy, the members' maxima
+        and a circuit meter count): true whichever slots the others' plans
+        pick. A share below the member's minimum (first in, first served with
+        a full circuit) would leave nothing to plan with: the member then
+        plans with an equal share and re-planning counts what it really got.
+        """
+        limit = self.controller.group.circuit_limit
+        if limit is None:
+            return None
+        share = (
+            None if self.result is None else self.result.shares.get(reading.member_id)
+        )
+        if share is not None and share.amps >= reading.min_current:
+            return float(share.amps)
+        cars = sum(1 for r in readings if r.online and r.vehicle_connected)
+        return limit / max(1, cars)
 
     @staticmethod
     def _plan(coordinator: EvseCoordinator) -> PlanRunner | None:
@@ -683,10 +701,15 @@ class EnergyManager:
         ):
             battery = -battery
         soc = self._value(CONF_BATTERY_SOC)
+        # In mode Planned the sun serves only the members with a plan: the
+        # others' draw is not theirs to give up, so it is no surplus.
+        planned = self.charging_mode == MODE_PLANNED
         return SolarInputs(
             grid_power_w=grid,
             charging_power_w=sum(
-                self._charging_power_w(reading) for reading in readings
+                self._charging_power_w(reading)
+                for reading in readings
+                if not planned or reading.plan_a is not None
             ),
             battery_power_w=battery,
             battery_soc=soc[0]

@@ -763,3 +763,93 @@ def test_no_plan_and_no_circuit_sends_nothing() -> None:
     site["a"].car = True
     site["a"].setpoint = 10
     assert site.step(0)[1] == []
+
+
+# ------------------------------------------------------------ plans and the sun
+
+PLANNED = SolarSettings(mode=SolarMode.PLANNED, start_delay=30, stop_delay=60)
+
+
+def planned_step(
+    site: Site,
+    now: float,
+    plans: dict[str, float | None],
+    solar: SolarInputs | None,
+    *,
+    load: float | None = None,
+) -> tuple[dict[str, Allocation], list[Command]]:
+    """Step with each member's plan current, carrying out the commands."""
+    readings = [
+        replace(reading, plan_a=plans.get(reading.member_id))
+        for reading in site.readings(now)
+    ]
+    result = site.controller.step(
+        now, readings, solar_inputs=solar, circuit_load_a=load
+    )
+    for command in result.commands:
+        ok = site[command.member_id].apply(command)
+        site.controller.report(command.member_id, command, ok=ok, done_at=now)
+    return result.allocations, list(result.commands)
+
+
+def test_planned_sun_counts_first_while_the_plan_waits() -> None:
+    site = Site("a", limit=None, solar=PLANNED)
+    site["a"].car = True
+    sunny = SolarInputs(grid_power_w=-10 * 230, charging_power_w=0)
+    # The plan waits for the night; the sun's start delay runs meanwhile.
+    allocations, commands = planned_step(site, 0, {"a": 0.0}, sunny)
+    assert allocations["a"] == Allocation(0, R.PLAN_PAUSED)
+    assert commands == [Command("a", None, True, R.PLAN_PAUSED)]
+    allocations, commands = planned_step(site, 40, {"a": 0.0}, sunny)
+    # Ten amperes of surplus: the car takes them although the plan waits.
+    assert allocations["a"] == Allocation(10, R.SOLAR_LIMITED)
+    assert commands == [Command("a", 10, False, R.SOLAR_LIMITED)]
+    # A planned slot that buys more than the sun gives: the plan wins.
+    drawing = SolarInputs(grid_power_w=0, charging_power_w=10 * 230)
+    allocations, commands = planned_step(site, 60, {"a": 16.0}, drawing)
+    assert allocations["a"] == Allocation(16, R.PLAN_LIMITED)
+    assert commands == [Command("a", 16, None, R.PLAN_LIMITED)]
+    # More sun than the slot buys: the sun wins.
+    bright = SolarInputs(grid_power_w=-20 * 230, charging_power_w=16 * 230)
+    allocations, _ = planned_step(site, 80, {"a": 16.0}, bright)
+    assert allocations["a"] == Allocation(32, R.MAXIMUM)
+
+
+def test_planned_sun_never_raises_beyond_the_circuit_share() -> None:
+    site = Site("a", "b", limit=20, solar=PLANNED)
+    site["a"].car = site["b"].car = True
+    sunny = SolarInputs(grid_power_w=-40 * 230, charging_power_w=0)
+    planned_step(site, 0, {"a": 0.0, "b": 0.0}, sunny)
+    allocations, _ = planned_step(site, 40, {"a": 0.0, "b": 0.0}, sunny)
+    # Forty amperes of sun, a twenty-ampere circuit: the circuit's shares.
+    assert amps(allocations) == {"a": 10, "b": 10}
+    assert {item.reason for item in allocations.values()} == {R.SHARED}
+
+
+def test_planned_without_a_plan_or_a_meter_leaves_the_sun_out() -> None:
+    site = Site("a", limit=None, solar=PLANNED)
+    site["a"].car = True
+    site["a"].setpoint = 10
+    sunny = SolarInputs(grid_power_w=-20 * 230, charging_power_w=0)
+    # No target: left alone as in mode off, sun or not.
+    assert planned_step(site, 0, {}, sunny)[1] == []
+    assert planned_step(site, 40, {}, sunny)[1] == []
+    # No grid meter: the sun cannot be followed, the plan buys all.
+    allocations, _ = planned_step(site, 60, {"a": 0.0}, None)
+    assert allocations["a"] == Allocation(0, R.PLAN_PAUSED)
+
+
+def test_planned_sun_is_shared_among_the_plans_only() -> None:
+    site = Site("a", "b", limit=None, solar=PLANNED)
+    site["a"].car = site["b"].car = True
+    sunny = SolarInputs(grid_power_w=-8 * 230, charging_power_w=0)
+    planned_step(site, 0, {"a": 0.0}, sunny)
+    allocations, _ = planned_step(site, 40, {"a": 0.0}, sunny)
+    # b has no plan: it keeps what it has, and none of the sun.
+    assert allocations["a"] == Allocation(8, R.SOLAR_LIMITED)
+    assert allocations["b"].reason is R.MAXIMUM
+    result = site.controller.step(
+        50, [replace(r, plan_a=0.0) for r in site.readings(50)], solar_inputs=sunny
+    )
+    assert result.solar is not None
+    assert result.shares["a"].reason is R.MAXIMUM

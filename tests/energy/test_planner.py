@@ -843,3 +843,89 @@ def test_next_ready_time_needs_an_aware_now() -> None:
     with pytest.raises(PlanInputError) as error:
         next_ready_time(naive(2025, 11, 3, 18), time(7), AMS)
     assert error.value.reason is PlanInputProblem.NAIVE_TIME
+
+
+# ------------------------------------------------------------------ blocks
+
+
+def blocks_of(result: ChargingPlan) -> list[tuple[str, str, float]]:
+    """The blocks as local HH:MM and energy, for readable asserts."""
+    return [
+        (
+            f"{b.start.astimezone(AMS):%H:%M}",
+            f"{b.end.astimezone(AMS):%H:%M}",
+            b.energy_wh,
+        )
+        for b in result.blocks()
+    ]
+
+
+def test_back_to_back_slots_are_one_block() -> None:
+    result = plan(
+        now=local(3, 18),
+        ready_by=local(4, 7),
+        energy_wh=10_000,
+        prices=curve(local(3, 18), EVENING),
+    )
+    # Four slots (the 01:00 hour at 12 A, then 11 A), one stretch of charging.
+    assert len(result.slots) == 4
+    (block,) = result.blocks()
+    assert blocks_of(result) == [("00:00", "03:00", pytest.approx(10_000))]
+    assert block.grid_energy_wh == pytest.approx(10_000)
+    assert block.cost == pytest.approx(result.cost)
+    assert block.unpriced_energy_wh == 0
+    assert block.average_power_w == pytest.approx(10_000 / 3)
+
+
+def test_a_pause_between_slots_makes_two_blocks() -> None:
+    result = plan(
+        now=local(3, 18),
+        ready_by=local(3, 22),
+        energy_wh=2 * FULL_HOUR_WH,
+        prices=curve(local(3, 18), [0.10, 0.30, 0.12, 0.40]),
+    )
+    assert blocks_of(result) == [
+        ("18:00", "19:00", pytest.approx(FULL_HOUR_WH)),
+        ("20:00", "21:00", pytest.approx(FULL_HOUR_WH)),
+    ]
+    first, second = result.blocks()
+    assert (first.cost, second.cost) == (
+        pytest.approx(3.68 * 0.10),
+        pytest.approx(3.68 * 0.12),
+    )
+
+
+def test_quarter_hours_back_to_back_are_one_block_with_their_unpriced_energy() -> None:
+    today = [0.3] * 24
+    today[3] = 0.05
+    result = plan(
+        now=local(3, 10),
+        ready_by=local(4, 7),
+        energy_wh=FULL_HOUR_WH,
+        prices=curve(local(3, 0), today),
+    )
+    # Four unknown quarter hours at 03:00 tonight (guessed cheap).
+    assert len(result.slots) == 4
+    (block,) = result.blocks()
+    assert blocks_of(result) == [("03:00", "04:00", pytest.approx(FULL_HOUR_WH))]
+    assert block.cost == 0
+    assert block.unpriced_energy_wh == pytest.approx(FULL_HOUR_WH)
+
+
+def test_a_block_counts_the_sun_apart_from_the_grid() -> None:
+    result = plan(
+        now=local(3, 8),
+        ready_by=local(3, 17),
+        energy_wh=6000,
+        prices=curve(local(3, 8), [0.3, 0.3, 0.3, 0.3, 0.1, 0.2, 0.3, 0.3, 0.3]),
+        solar=[EnergySlot(local(3, 12), local(3, 13), 2000)],
+    )
+    (block,) = result.blocks()
+    assert block.energy_wh == pytest.approx(6000, abs=1e-3)
+    assert block.grid_energy_wh == pytest.approx(4000, abs=1e-3)
+    assert block.cost == pytest.approx(result.cost)
+
+
+def test_a_plan_without_slots_has_no_blocks() -> None:
+    done = plan(now=local(3, 18), ready_by=local(4, 7), energy_wh=0)
+    assert done.blocks() == ()

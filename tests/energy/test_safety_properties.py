@@ -17,6 +17,8 @@ before, a charger that answers polls but ignores commands, chargers going
 offline and coming back, reboots into the persistent setting, a fallback
 that cannot be read back (RAPI), the circuit meter coming and going, and
 Home Assistant restarting (the controller rebuilt from its saved state).
+Charging plans come and go and the sun rises and sets (the grid meter
+comes and goes too) in every solar mode, *planned* included.
 
 After every step, what each charger could *truly* draw (the larger of what
 it offers and what it falls back to) is summed and compared with the
@@ -40,6 +42,8 @@ from custom_components.evse_local.energy import (
     GroupSettings,
     MemberReading,
     Policy,
+    SolarInputs,
+    SolarMode,
     SolarSettings,
 )
 
@@ -177,7 +181,10 @@ class World:
     limit: int
     chargers: list[TrueCharger]
     policy: Policy
+    solar: SolarMode = SolarMode.OFF
     meter: float | None = None
+    grid_w: float | None = None
+    """The house's grid power without the cars (negative: sun to spare)."""
     now: float = 0.0
     controller: EnergyController = field(init=False)
 
@@ -192,7 +199,7 @@ class World:
                 fallback_current=FALLBACK,
                 control_interval=10.0,
             ),
-            SolarSettings(),
+            SolarSettings(mode=self.solar, start_delay=10, stop_delay=20),
         )
 
     @property
@@ -211,7 +218,15 @@ class World:
         load = None
         if self.meter is not None:
             load = self.meter + sum(r.current_a or 0.0 for r in readings)
-        result = self.controller.step(self.now, readings, circuit_load_a=load)
+        solar = None
+        if self.grid_w is not None:
+            charging_w = sum(r.current_a or 0.0 for r in readings) * 230
+            solar = SolarInputs(
+                grid_power_w=self.grid_w + charging_w, charging_power_w=charging_w
+            )
+        result = self.controller.step(
+            self.now, readings, circuit_load_a=load, solar_inputs=solar
+        )
         by_id = {charger.member_id: charger for charger in self.chargers}
         for write in result.fallback_writes:
             ok = by_id[write.member_id].write_fallback(write)
@@ -237,6 +252,8 @@ EVENTS = (
     "user_pause",
     "meter",
     "meter_lost",
+    "sun",
+    "sun_lost",
     "restart",
     "restart_lost",
     "step",
@@ -259,7 +276,10 @@ charger_strategy = st.builds(
 
 
 def build_world(
-    limit: int, specs: list[tuple[Kind, int, int, int, bool]], policy: Policy
+    limit: int,
+    specs: list[tuple[Kind, int, int, int, bool]],
+    policy: Policy,
+    solar: SolarMode = SolarMode.OFF,
 ) -> World:
     chargers = [
         TrueCharger(
@@ -272,7 +292,7 @@ def build_world(
         )
         for index, (kind, maximum, setpoint, fallback, readable) in enumerate(specs)
     ]
-    return World(limit=limit, chargers=chargers, policy=policy)
+    return World(limit=limit, chargers=chargers, policy=policy, solar=solar)
 
 
 def apply_event(world: World, event: str, index: int, value: int) -> None:
@@ -309,6 +329,11 @@ def apply_event(world: World, event: str, index: int, value: int) -> None:
             world.meter = float(value)
         case "meter_lost":
             world.meter = None
+        case "sun":
+            # From 30 A of import to 30 A to spare.
+            world.grid_w = (30.0 - value) * 230
+        case "sun_lost":
+            world.grid_w = None
         case "restart":
             world.restart_home_assistant(keep_state=True)
         case "restart_lost":
@@ -334,6 +359,7 @@ def fault_sequences[**P](test: Callable[P, None]) -> Callable[..., None]:
             limit=st.integers(24, 80),
             specs=st.lists(charger_strategy, min_size=2, max_size=4),
             policy=st.sampled_from(list(Policy)),
+            solar=st.sampled_from(list(SolarMode)),
             events=st.lists(event_strategy, max_size=100),
         )(test)
     )
@@ -357,6 +383,7 @@ def _run(world: World, events: list[tuple[str, int, int]]) -> list[int]:
     specs=[(Kind.CLAIMS, 40, 6, 6, True)] * 2,
     policy=Policy.UNIFORM,
     events=[("dropped", 0, 0), ("plug", 0, 0), ("plug", 1, 0)],
+    solar=SolarMode.OFF,
 )
 # The same across a Home Assistant restart.
 @example(
@@ -364,19 +391,21 @@ def _run(world: World, events: list[tuple[str, int, int]]) -> list[int]:
     specs=[(Kind.VOLATILE, 40, 6, 6, False)] * 2,
     policy=Policy.FIRST_IN_FIRST_SERVE,
     events=[("dropped", 0, 0), ("plug", 0, 0), ("restart", 0, 0), ("plug", 1, 0)],
+    solar=SolarMode.OFF,
 )
 def test_a_set_up_group_never_exceeds_its_circuit(
     limit: int,
     specs: list[tuple[Kind, int, int, int, bool]],
     policy: Policy,
     events: list[tuple[str, int, int]],
+    solar: SolarMode,
 ) -> None:
     """A group whose chargers already hold the group's fallback stays within."""
     specs = [
         (kind, maximum, FALLBACK, FALLBACK, readable)
         for kind, maximum, _, _, readable in specs
     ]
-    world = build_world(limit, specs, policy)
+    world = build_world(limit, specs, policy, solar)
     if len(specs) * FALLBACK > limit:
         return  # the config flow refuses such a group
     # A first look at the chargers (the fallbacks of unreadable kinds are
@@ -392,6 +421,7 @@ def test_a_new_group_never_makes_things_worse_and_gets_within(
     specs: list[tuple[Kind, int, int, int, bool]],
     policy: Policy,
     events: list[tuple[str, int, int]],
+    solar: SolarMode,
 ) -> None:
     """Chargers as they come (any set point and saved current).
 
@@ -399,7 +429,7 @@ def test_a_new_group_never_makes_things_worse_and_gets_within(
     within the limit it stays there; and with every charger online and
     obeying, a few steps bring it within.
     """
-    world = build_world(limit, specs, policy)
+    world = build_world(limit, specs, policy, solar)
     if len(specs) * FALLBACK > limit:
         return
     previous = world.worst_case

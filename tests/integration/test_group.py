@@ -394,3 +394,41 @@ async def test_circuit_limit_number(
         )
     assert allocation(hass, group, first) == ("12", "shared")
     assert sim_a.model.current_capacity == sim_b.model.current_capacity == 12
+
+
+async def test_chargers_hand_their_control_to_a_group_and_get_it_back(
+    hass: HomeAssistant, sims: tuple[Simulator, Simulator]
+) -> None:
+    """Chargers in mode Off too: a member never keeps a manager of its own."""
+    first = await add_charger(hass, sims[0])
+    second = await add_charger(hass, sims[1])
+    modes = [
+        entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
+        for entry in (first, second)
+    ]
+    for entry, mode in zip((first, second), modes, strict=True):
+        assert entry.runtime_data.energy is not None
+        assert state_of(hass, mode).state == "off"
+
+    group = await add_group(hass, [first, second])
+    await settle(hass)
+    for entry, mode in zip((first, second), modes, strict=True):
+        assert entry.runtime_data.energy is None
+        assert state_of(hass, mode).state == STATE_UNAVAILABLE
+
+    # The second leaves the group: its charging mode is its own again.
+    result = await hass.config_entries.options.async_init(group.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**group.options, CONF_MEMBERS: [first.entry_id]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)
+    assert first.runtime_data.energy is None
+    assert second.runtime_data.energy is not None
+    assert state_of(hass, modes[1]).state == "off"
+
+    # The group goes: so does its hold on the first.
+    assert await hass.config_entries.async_remove(group.entry_id)
+    await settle(hass)
+    assert first.runtime_data.energy is not None
+    assert state_of(hass, modes[0]).state == "off"

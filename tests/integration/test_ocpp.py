@@ -1333,6 +1333,10 @@ async def test_meter_interval_of_a_group_member(
     """A charger in a group keeps its own meter interval option."""
     entry, sim = charger
     await add_group(hass, [entry])
+    # Joining the group reloaded it: the charger comes back.
+    await wait_for(
+        lambda: state_of(hass, "binary_sensor.mq200_0001_connected").state == "on"
+    )
     result = await _open_settings(hass, entry)
     assert result["step_id"] == "grouped"
     sim.quirks.rejected_keys = {"MeterValueSampleInterval"}

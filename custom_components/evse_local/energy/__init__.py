@@ -29,6 +29,7 @@ from .controller import (
 )
 from .planner import (
     ChargeCommand,
+    ChargingBlock,
     ChargingLimits,
     ChargingPlan,
     EnergySlot,
@@ -65,6 +66,7 @@ __all__ = [
     "Allocation",
     "AllocationReason",
     "ChargeCommand",
+    "ChargingBlock",
     "ChargingLimits",
     "ChargingPlan",
     "Command",

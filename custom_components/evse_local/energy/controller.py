@@ -113,7 +113,8 @@ class MemberReading:
     member's share of the circuit, rewritten when a car comes or goes."""
     plan_a: float | None = None
     """A charging plan's current now (0 = wait): a cap on the member's share,
-    never a raise, so the circuit invariant and the command order hold.
+    never a raise, so the circuit invariant and the command order hold; in
+    solar mode *planned* the member's share of the surplus counts first.
     None: no plan."""
 
 
@@ -148,7 +149,9 @@ class ControlResult:
     circuit); ``solar`` the solar decision (None when solar mode is off and
     no solar inputs were given); ``exposure`` what each member could draw
     once the commands are sent, counting increases as applied and decreases
-    as not yet confirmed.
+    as not yet confirmed. ``shares`` is the circuit's share of each member
+    when every car with a need charges at once, before the sun and the plans
+    (what a plan can count on).
     """
 
     commands: tuple[Command, ...]
@@ -157,6 +160,7 @@ class ControlResult:
     solar: SolarDecision | None
     exposure: dict[str, Exposure] = field(default_factory=dict)
     fallback_writes: tuple[FallbackWrite, ...] = ()
+    shares: dict[str, Allocation] = field(default_factory=dict)
 
     @property
     def worst_case_a(self) -> int:
@@ -390,18 +394,32 @@ class EnergyController:
                 policy=self.group.policy,
             )
             allocations.update((key, wanted[key]) for key in refusing)
-        decision = self._solar_decision(now, members, states, solar_inputs)
-        if decision is not None:
-            self._apply_solar(states, allocations, decision)
+        shares = dict(allocations)
+        with_plan = {r.member_id for r in members if r.plan_a is not None}
+        decision = self._solar_decision(
+            now, members, states, solar_inputs, with_plan=with_plan
+        )
+        sun: dict[str, Allocation] | None = None
+        if decision is not None and decision.amps is not None:
+            if self.solar.settings.mode is SolarMode.PLANNED:
+                sun = self._solar_shares(states, decision.amps, with_plan)
+            else:
+                self._apply_solar(states, allocations, decision.amps)
         for reading in members:
             if reading.member_id in user_paused:
                 allocations[reading.member_id] = Allocation(
                     0, AllocationReason.PAUSED_BY_USER
                 )
-        planned = _apply_plans(members, allocations)
+        planned = _apply_plans(members, allocations, sun)
+        # A lone charger is left alone unless the sun or a plan has a say
+        # (in solar mode planned the sun speaks only through the plans).
         hands_off = (
             math.isinf(circuit)
-            and (decision is None or decision.amps is None)
+            and (
+                decision is None
+                or decision.amps is None
+                or self.solar.settings.mode is SolarMode.PLANNED
+            )
             and not planned
         )
         commands = self._commands(
@@ -414,6 +432,7 @@ class EnergyController:
             solar=decision,
             exposure=exposure,
             fallback_writes=self._fallback_writes(now, members, exposure),
+            shares=shares,
         )
 
     # ------------------------------------------------------------ readings
@@ -570,10 +589,15 @@ class EnergyController:
         members: Sequence[MemberReading],
         states: Sequence[MemberState],
         solar_inputs: SolarInputs | None,
+        *,
+        with_plan: set[str],
     ) -> SolarDecision | None:
         settings = self.solar.settings
+        planned = settings.mode is SolarMode.PLANNED
         if solar_inputs is None:
-            if settings.mode is SolarMode.OFF:
+            # Without a grid meter the sun cannot be followed; a plan then
+            # buys all it needs.
+            if settings.mode is SolarMode.OFF or planned:
                 return None
             drawn = sum(r.current_a or 0.0 for r in members if r.online)
             solar_inputs = SolarInputs(
@@ -581,22 +605,25 @@ class EnergyController:
                 charging_power_w=drawn * settings.voltage * settings.phases,
             )
         return self.solar.update(
-            now, solar_inputs, vehicle_waiting=any(s.demanding for s in states)
+            now,
+            solar_inputs,
+            vehicle_waiting=any(
+                s.demanding and (not planned or s.member_id in with_plan)
+                for s in states
+            ),
         )
 
-    def _apply_solar(
+    def _solar_shares(
         self,
         states: Sequence[MemberState],
-        allocations: dict[str, Allocation],
-        decision: SolarDecision,
-    ) -> None:
-        """Cap the circuit's shares by the solar budget.
+        budget: int,
+        among: set[str] | None = None,
+    ) -> dict[str, Allocation]:
+        """Share the solar budget among the demanding members (or ``among``).
 
-        The solar budget is about what the cars draw, so it is shared without
-        the floors the circuit keeps; each member gets the smaller share.
+        The budget is about what the cars draw, so it is shared without the
+        floors the circuit keeps.
         """
-        if decision.amps is None:
-            return
         unfloored = [
             MemberState(
                 member_id=s.member_id,
@@ -607,9 +634,18 @@ class EnergyController:
                 min_current=s.min_current,
             )
             for s in states
-            if s.demanding
+            if s.demanding and (among is None or s.member_id in among)
         ]
-        solar = allocate(unfloored, available=decision.amps, policy=self.group.policy)
+        return allocate(unfloored, available=budget, policy=self.group.policy)
+
+    def _apply_solar(
+        self,
+        states: Sequence[MemberState],
+        allocations: dict[str, Allocation],
+        budget: int,
+    ) -> None:
+        """Cap the circuit's shares by the solar budget: the smaller share wins."""
+        solar = self._solar_shares(states, budget)
         binds = self.solar.settings.mode in (SolarMode.SOLAR, SolarMode.MIN_SOLAR)
         for member_id, share in solar.items():
             circuit = allocations[member_id]
@@ -875,9 +911,16 @@ class EnergyController:
 
 
 def _apply_plans(
-    members: Sequence[MemberReading], allocations: dict[str, Allocation]
+    members: Sequence[MemberReading],
+    allocations: dict[str, Allocation],
+    sun: Mapping[str, Allocation] | None,
 ) -> bool:
-    """Cap the shares by the members' plans; whether any member has a plan."""
+    """Cap the shares by the members' plans; whether any member has a plan.
+
+    ``sun``: each planned member's share of the solar budget (solar mode
+    *planned*). It counts first: the member draws the larger of its sun
+    share and what its plan buys now, never more than the circuit gives it.
+    """
     planned = False
     for reading in members:
         if reading.plan_a is None:
@@ -887,11 +930,20 @@ def _apply_plans(
         if item.reason in _HANDS_OFF:
             continue
         amps = math.floor(reading.plan_a)
+        if amps < reading.min_current:
+            amps = 0
+        share = None if sun is None else sun.get(reading.member_id)
+        if share is not None and share.amps > amps:
+            if share.amps < item.amps:
+                allocations[reading.member_id] = Allocation(
+                    share.amps, AllocationReason.SOLAR_LIMITED
+                )
+            continue
         if amps >= item.amps:
             continue
         allocations[reading.member_id] = (
             Allocation(amps, AllocationReason.PLAN_LIMITED)
-            if amps >= reading.min_current
+            if amps
             else Allocation(0, AllocationReason.PLAN_PAUSED)
         )
     return planned

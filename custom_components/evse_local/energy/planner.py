@@ -246,6 +246,26 @@ class PlannedSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargingBlock:
+    """Uninterrupted charging: back-to-back slots, whatever their currents."""
+
+    start: datetime
+    end: datetime
+    energy_wh: float
+    """Into the car, solar included."""
+    grid_energy_wh: float
+    cost: float
+    """Of the grid energy with a known price."""
+    unpriced_energy_wh: float
+    """Grid energy in slots without a price yet (not in ``cost``)."""
+
+    @property
+    def average_power_w(self) -> float:
+        """Energy over the block's length."""
+        return self.energy_wh * 3600 / (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeCommand:
     """What the charger should do now: ``current`` amps (0 = pause)."""
 
@@ -298,6 +318,39 @@ class ChargingPlan:
     def next_start(self) -> datetime | None:
         """When charging starts (now, if it starts at once)."""
         return self.slots[0].start if self.slots else None
+
+    def blocks(self) -> tuple[ChargingBlock, ...]:
+        """Return the slots merged where one ends as the next starts.
+
+        A plan's hour at 17.4 A is two slots (18 A, then 17 A) and quarter
+        hours back to back are one per quarter: for a person (a calendar's
+        events) it is one stretch of charging.
+        """
+        blocks: list[ChargingBlock] = []
+        for slot in self.slots:
+            unpriced = slot.grid_energy_wh if slot.cost is None else 0.0
+            if blocks and slot.start <= blocks[-1].end:
+                last = blocks[-1]
+                blocks[-1] = ChargingBlock(
+                    start=last.start,
+                    end=slot.end,
+                    energy_wh=last.energy_wh + slot.energy_wh,
+                    grid_energy_wh=last.grid_energy_wh + slot.grid_energy_wh,
+                    cost=last.cost + (slot.cost or 0.0),
+                    unpriced_energy_wh=last.unpriced_energy_wh + unpriced,
+                )
+                continue
+            blocks.append(
+                ChargingBlock(
+                    start=slot.start,
+                    end=slot.end,
+                    energy_wh=slot.energy_wh,
+                    grid_energy_wh=slot.grid_energy_wh,
+                    cost=slot.cost or 0.0,
+                    unpriced_energy_wh=unpriced,
+                )
+            )
+        return tuple(blocks)
 
     def command_at(self, moment: datetime) -> ChargeCommand:
         """Charge at X A, or pause, at ``moment`` (aware)."""

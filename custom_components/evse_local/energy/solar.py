@@ -38,6 +38,9 @@ class SolarMode(StrEnum):
     """Never below the minimum current, more when there is surplus."""
     SOLAR = "solar"
     """Surplus only: pause when there is not enough."""
+    PLANNED = "planned"
+    """A budget like :attr:`SOLAR` that binds no one: the members' charging
+    plans take it first and buy the rest from the grid (the controller)."""
 
 
 class SolarState(StrEnum):

@@ -155,6 +155,9 @@ class PlanCalendar(PlanEntity, CalendarEntity):
         lines = [f"Average power {energy_wh / 1000 / hours:.1f} kW"]
         if done_wh:
             lines.append(f"Still to charge {_kwh(block.energy_wh)}")
+        if (solar_wh := block.energy_wh - block.grid_energy_wh) >= 50:
+            # A solar forecast counted in the block: the grid tops it up.
+            lines.append(f"Expected from the sun {_kwh(solar_wh)}")
         if self.plan.cost is not None:
             # Real prices (not an off-peak window, which ranks but costs nothing).
             rest = " of the rest" if done_wh else ""

@@ -218,6 +218,54 @@ async def test_a_sunny_forecast_lowers_the_grid_energy_and_cost(
     assert gone["expected_solar_energy"] == 0
 
 
+async def test_the_calendar_shows_the_sun_in_a_block(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
+) -> None:
+    """Cheapest at noon: the grid tops up the sunny hours, one block says so."""
+    entry = await _charger(
+        hass,
+        freezer,
+        goplug_sim,
+        **{CONF_GRID_POWER: GRID, CONF_GRID_POWER_SIGN: "positive_export"},
+    )
+    hass.states.async_set(TODAY, "30.0", _solcast(MIDNIGHT, 4.0))
+    prices = dict(hass.states.get(PRICES).attributes)  # type: ignore[union-attr]
+    prices["raw_today"] = [
+        entry_ | {"value": 0.10 if "T10" <= entry_["start"][10:13] < "T14" else 0.30}
+        for entry_ in prices["raw_today"]
+    ]
+    hass.states.async_set(PRICES, "0.30", prices)
+    response = await _set_plan(hass, entry)
+    # 14 kWh from the sun, 6 bought at 0.10 beside it: the 3.86 kW the
+    # charger has left next to the sun's 3.5 kW, from 10:00 on. The sun alone
+    # fills 12:00 to 14:00: no grid slot, no event (the solar controller runs).
+    assert response["expected_solar_energy"] == pytest.approx(14.0)
+    assert response["expected_cost"] == pytest.approx(0.6)
+    calendar = entity_id(hass, "calendar", f"{entry.unique_id}_charging_plan")
+    answer: Any = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": calendar,
+            "start_date_time": MORNING.isoformat(),
+            "end_date_time": (MORNING + timedelta(days=1)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    (event,) = answer[calendar]["events"]
+    assert (event["start"], event["end"]) == (
+        "2026-06-15T10:00:00+00:00",
+        "2026-06-15T12:00:00+00:00",
+    )
+    assert event["summary"] == "Charging 13.0 kWh"
+    assert "Expected from the sun 7.0 kWh" in event["description"].splitlines()
+    await hass.services.async_call(
+        DOMAIN, "clear_plan", {"config_entry_id": entry.entry_id}, blocking=True
+    )
+    await _later(hass, freezer, goplug_sim)
+
+
 async def test_the_house_consumption_option_counts(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, goplug_sim: Simulator
 ) -> None:

@@ -290,7 +290,14 @@ async def async_unload_entry(
     if is_group(entry):
         await entry.runtime_data.manager.async_save_now()
         entry.runtime_data.manager.async_clear_issues()
-        return await hass.config_entries.async_unload_platforms(entry, GROUP_PLATFORMS)
+        unloaded = await hass.config_entries.async_unload_platforms(
+            entry, GROUP_PLATFORMS
+        )
+        if entry.disabled_by is not None:
+            # Disabled: its members get their own energy managers back.
+            for charger_id in _chargers_to_hand_over(hass):
+                hass.config_entries.async_schedule_reload(charger_id)
+        return unloaded
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         if entry.runtime_data.energy is not None:

@@ -42,9 +42,12 @@ def group_of(hass: HomeAssistant, charger_entry_id: str) -> ConfigEntry[Any] | N
     """Return the group a charger belongs to (a charger is in at most one)."""
     # Asked with every reading of every charger (the ledger's solar share):
     # one pass over the entries, no list of groups built first.
+    # A disabled group controls nothing: its chargers are their own.
     for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.data.get(CONF_KIND) == KIND_GROUP and charger_entry_id in (
-            entry.options.get(CONF_MEMBERS, ())
+        if (
+            entry.data.get(CONF_KIND) == KIND_GROUP
+            and entry.disabled_by is None
+            and charger_entry_id in (entry.options.get(CONF_MEMBERS, ()))
         ):
             return entry
     return None

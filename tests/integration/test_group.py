@@ -9,7 +9,12 @@ from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryDisabler,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_NAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -426,6 +431,18 @@ async def test_chargers_hand_their_control_to_a_group_and_get_it_back(
     assert first.runtime_data.energy is None
     assert second.runtime_data.energy is not None
     assert state_of(hass, modes[1]).state == "off"
+
+    # Disabled, the group controls nothing; enabled, it takes over again.
+    assert await hass.config_entries.async_set_disabled_by(
+        group.entry_id, ConfigEntryDisabler.USER
+    )
+    await settle(hass)
+    assert first.runtime_data.energy is not None
+    assert state_of(hass, modes[0]).state == "off"
+    assert await hass.config_entries.async_set_disabled_by(group.entry_id, None)
+    await settle(hass)
+    assert group.state is ConfigEntryState.LOADED
+    assert first.runtime_data.energy is None
 
     # The group goes: so does its hold on the first.
     assert await hass.config_entries.async_remove(group.entry_id)

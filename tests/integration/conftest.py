@@ -34,6 +34,19 @@ def auto_enable_custom_integrations(
 
 
 @pytest.fixture
+def no_follow_up_delay() -> Iterator[None]:
+    """Read back at once after a command.
+
+    With the clock frozen, the coordinator's 2 s follow-up read would only
+    wake on the next fired time change; waiting for background tasks would
+    never return. Modules on a frozen clock use it for every test
+    (``pytestmark = pytest.mark.usefixtures("no_follow_up_delay")``).
+    """
+    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
+        yield
+
+
+@pytest.fixture
 def entity_registry_enabled_by_default() -> Iterator[None]:
     """Create entities that are disabled by default as enabled."""
     with patch(

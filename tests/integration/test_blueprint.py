@@ -31,11 +31,8 @@ GRID = "sensor.grid_power"
 SWITCH = "switch.goplug_pro_32_0e5e_charging_enabled"
 
 
-@pytest.fixture(autouse=True)
-def no_follow_up_delay() -> Iterator[None]:
-    """Read back at once after a command (the clock is frozen)."""
-    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
-        yield
+# The clock is frozen: read back at once after a command.
+pytestmark = pytest.mark.usefixtures("no_follow_up_delay")
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ cars charge.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -33,11 +32,8 @@ SECOND = timedelta(seconds=1)
 type AnySim = Simulator | GoeSimulator
 
 
-@pytest.fixture(autouse=True)
-def no_follow_up_delay() -> Iterator[None]:
-    """Read back at once after a command (the clock is frozen)."""
-    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
-        yield
+# The clock is frozen: read back at once after a command.
+pytestmark = pytest.mark.usefixtures("no_follow_up_delay")
 
 
 async def run(

@@ -7,10 +7,9 @@ the simulated car takes is what the plan let it take.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -46,11 +45,8 @@ HOURLY = {17: 0.40, 18: 0.40, 19: 0.38, 20: 0.30, 21: 0.25, 22: 0.22, 23: 0.20}
 HOURLY |= {24: 0.18, 25: 0.15, 26: 0.08, 27: 0.09, 28: 0.16, 29: 0.20, 30: 0.30}
 
 
-@pytest.fixture(autouse=True)
-def no_follow_up_delay() -> Iterator[None]:
-    """Read back at once after a command (the clock is frozen)."""
-    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
-        yield
+# The clock is frozen: read back at once after a command.
+pytestmark = pytest.mark.usefixtures("no_follow_up_delay")
 
 
 @pytest.fixture

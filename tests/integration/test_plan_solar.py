@@ -6,9 +6,7 @@ what the simulated car really draws, before every step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -43,11 +41,8 @@ MIDDAY = {9: 0.30, 10: 0.30, 11: 0.28, 12: 0.25, 13: 0.10, 14: 0.12, 15: 0.30}
 MIDDAY |= {16: 0.35, 17: 0.40}
 
 
-@pytest.fixture(autouse=True)
-def no_follow_up_delay() -> Iterator[None]:
-    """Read back at once after a command (the clock is frozen)."""
-    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
-        yield
+# The clock is frozen: read back at once after a command.
+pytestmark = pytest.mark.usefixtures("no_follow_up_delay")
 
 
 def _meter(hass: HomeAssistant, sim: Simulator, sun_w: float) -> None:

@@ -7,10 +7,9 @@ sun will not give by the ready time, and says how much it counts on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -44,11 +43,8 @@ MIDNIGHT = datetime(2026, 6, 15, tzinfo=UTC)
 HALF = timedelta(minutes=30)
 
 
-@pytest.fixture(autouse=True)
-def no_follow_up_delay() -> Iterator[None]:
-    """Read back at once after a command (the clock is frozen)."""
-    with patch("custom_components.evse_local.coordinator.COMMAND_FOLLOW_UP_SECONDS", 0):
-        yield
+# The clock is frozen: read back at once after a command.
+pytestmark = pytest.mark.usefixtures("no_follow_up_delay")
 
 
 @pytest.fixture

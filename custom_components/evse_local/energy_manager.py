@@ -11,7 +11,6 @@ coordinators, no coordinator knows the manager.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .background import CoalescedJob
 from .const import (
     CONF_BATTERY_FIRST_SOC,
     CONF_BATTERY_POWER,
@@ -188,8 +188,9 @@ class EnergyManager:
         self._listeners: list[CALLBACK_TYPE] = []
         self._coordinator_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._coordinators: dict[str, EvseCoordinator] = {}
-        self._step_task: asyncio.Task[None] | None = None
-        self._rerun = False
+        self._steps = CoalescedJob(
+            hass, entry, self._async_step, f"{DOMAIN} energy step {entry.title}"
+        )
         self._issues: set[str] = set()
         self.fallback_writes = 0
         """Writes to the chargers' persistent fallback (EEPROM) since start."""
@@ -356,26 +357,11 @@ class EnergyManager:
     @callback
     def async_schedule_step(self) -> None:
         """Run a step soon; events while one runs cause exactly one more."""
-        if self._step_task is not None and not self._step_task.done():
-            self._rerun = True
-            return
-        self._step_task = self.entry.async_create_background_task(
-            self.hass, self._async_run(), f"{DOMAIN} energy step {self.entry.title}"
-        )
+        self._steps.schedule()
 
     async def async_step_now(self) -> None:
         """Run a step and wait for it (an action that answers with its outcome)."""
-        self.async_schedule_step()
-        task = self._step_task
-        if task is not None:
-            await asyncio.shield(task)
-
-    async def _async_run(self) -> None:
-        while True:
-            self._rerun = False
-            await self._async_step()
-            if not self._rerun:
-                return
+        await self._steps.async_run_now()
 
     @property
     def charging_mode(self) -> str:

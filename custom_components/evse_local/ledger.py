@@ -10,7 +10,6 @@ nothing of it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -47,6 +46,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 from homeassistant.util.unit_conversion import EnergyConverter
 
+from .background import CoalescedJob
 from .const import (
     CONF_BATTERY_POWER,
     CONF_BATTERY_POWER_SIGN,
@@ -156,8 +156,9 @@ class SessionLedger:
         self._ledger_pending = False
         self._listeners: list[LedgerListener] = []
         self._fed_read: int | None = None
-        self._import_task: asyncio.Task[None] | None = None
-        self._import_again = False
+        self._imports = CoalescedJob(
+            hass, entry, self._async_import, f"{DOMAIN} statistics {self.name}"
+        )
 
     # ------------------------------------------------------------ lifecycle
 
@@ -419,24 +420,16 @@ class SessionLedger:
     @callback
     def _schedule_import(self) -> None:
         """Export to statistics soon; events while one runs cause exactly one more."""
-        if self._import_task is not None and not self._import_task.done():
-            self._import_again = True
-            return
-        self._import_task = self.entry.async_create_background_task(
-            self.hass, self._async_import(), f"{DOMAIN} statistics {self.name}"
-        )
+        self._imports.schedule()
 
-    async def _async_import(self) -> None:
-        while True:
-            self._import_again = False
-            try:
-                await self._async_import_statistics()
-            except HomeAssistantError as err:
-                # The sessions are kept: the next session or start tries again.
-                LOGGER.warning("%s: statistics not exported: %s", self.name, err)
-                return
-            if not self._import_again:
-                return
+    async def _async_import(self) -> bool:
+        try:
+            await self._async_import_statistics()
+        except HomeAssistantError as err:
+            # The sessions are kept: the next session or start tries again.
+            LOGGER.warning("%s: statistics not exported: %s", self.name, err)
+            return False
+        return True
 
     async def _async_import_statistics(self) -> None:
         """Import every hour from the last one the recorder has (idempotent).

@@ -17,6 +17,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import EvseCoordinator
 from .energy_manager import EnergyManager, Member
+from .ledger import LedgerEvent
 from .protocols.models import Capability, ChargerSnapshot
 from .runtime import EvseConfigEntry, EvseRuntimeData, is_group
 
@@ -93,6 +94,25 @@ class PlanEntity(EvseEntity):
         self.async_on_remove(
             self.plan.async_add_listener(self._handle_coordinator_update)
         )
+
+
+class LedgerEntity(EvseEntity):
+    """An entity of a charger's session ledger, told of every ledger event."""
+
+    def __init__(self, entry: EvseConfigEntry, description: EntityDescription) -> None:
+        """Attach to the charger and to its ledger."""
+        super().__init__(entry, description)
+        self._ledger = entry.runtime_data.ledger
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the ledger."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._ledger.async_add_listener(self._handle_event))
+
+    @callback
+    def _handle_event(self, event: LedgerEvent, attributes: dict[str, Any]) -> None:
+        """Show what the ledger reports."""
+        raise NotImplementedError
 
 
 class SupportedDescription(Protocol):

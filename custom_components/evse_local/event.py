@@ -8,7 +8,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvseEntity
+from .entity import LedgerEntity
 from .ledger import LedgerEvent
 from .runtime import EvseConfigEntry
 
@@ -35,23 +35,12 @@ async def async_setup_entry(
     )
 
 
-class SessionEventEntity(EvseEntity, EventEntity):
+class SessionEventEntity(LedgerEntity, EventEntity):
     """Reports a session starting or ending, a limit reached, a plan not met."""
-
-    def __init__(
-        self, entry: EvseConfigEntry, description: EventEntityDescription
-    ) -> None:
-        """Attach to the charger's device and its ledger."""
-        super().__init__(entry, description)
-        self._ledger = entry.runtime_data.ledger
-
-    async def async_added_to_hass(self) -> None:
-        """Listen to the ledger."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self._ledger.async_add_listener(self._handle_event))
 
     @callback
     def _handle_event(self, event: LedgerEvent, attributes: dict[str, Any]) -> None:
+        """Fire every ledger event."""
         self._trigger_event(event.value, attributes)
         self._written = self._shown()
         self.async_write_ha_state()

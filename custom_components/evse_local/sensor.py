@@ -39,6 +39,7 @@ from .energy_manager import EnergyManager, Member
 from .entity import (
     EnergyEntity,
     EvseEntity,
+    LedgerEntity,
     PlanEntity,
     async_add_supported_entities,
     energy_manager,
@@ -738,25 +739,14 @@ class EvseSensor(EvseEntity, RestoreSensor):
         )
 
 
-class SessionSensor(EvseEntity, SensorEntity):
+class SessionSensor(LedgerEntity, SensorEntity):
     """The last finished session, from the ledger."""
 
     entity_description: SessionSensorDescription
 
-    def __init__(
-        self, entry: EvseConfigEntry, description: SessionSensorDescription
-    ) -> None:
-        """Show the ledger's last session."""
-        super().__init__(entry, description)
-        self._ledger = entry.runtime_data.ledger
-
-    async def async_added_to_hass(self) -> None:
-        """Show every session as it ends."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self._ledger.async_add_listener(self._handle_event))
-
     @callback
     def _handle_event(self, event: LedgerEvent, attributes: dict[str, Any]) -> None:
+        """Show every session as it ends."""
         if event is LedgerEvent.SESSION_ENDED:
             self._written = self._shown()
             self.async_write_ha_state()

@@ -96,19 +96,51 @@ async def _later(
     await settle(hass)
 
 
+async def _with_options(
+    hass: HomeAssistant, entry: ConfigEntry, **options: Any
+) -> ConfigEntry:
+    """Add ``options`` to a charger's or group's and reload it."""
+    hass.config_entries.async_update_entry(entry, options={**entry.options, **options})
+    await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    return entry
+
+
+async def _charger_with_prices(
+    hass: HomeAssistant, sim: Simulator, **options: Any
+) -> ConfigEntry:
+    """A charger reading the price sensor (and ``options``)."""
+    entry = await add_charger(hass, sim)
+    return await _with_options(hass, entry, **{CONF_PRICE_SENSOR: PRICES}, **options)
+
+
 async def _planned_charger(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: Simulator
 ) -> ConfigEntry:
     await hass.config.async_set_time_zone("UTC")
     freezer.move_to(EVENING)
     _nordpool(hass, HOURLY)
-    entry = await add_charger(hass, sim)
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
-    )
-    await hass.config_entries.async_reload(entry.entry_id)
+    return await _charger_with_prices(hass, sim)
+
+
+async def _planned_group(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sims: tuple[Simulator, ...],
+    *,
+    start: datetime,
+    hours: dict[int, float],
+    **options: Any,
+) -> tuple[ConfigEntry, list[ConfigEntry]]:
+    """Chargers reading the price sensor, in a 40 A group in mode Planned."""
+    await hass.config.async_set_time_zone("UTC")
+    freezer.move_to(start)
+    _nordpool(hass, hours)
+    chargers = [await _charger_with_prices(hass, sim) for sim in sims]
+    group = await add_group(hass, chargers, **options)
     await settle(hass)
-    return entry
+    await _select_planned(hass, group)
+    return group, chargers
 
 
 async def _select_planned(hass: HomeAssistant, entry: ConfigEntry) -> None:
@@ -246,23 +278,7 @@ async def test_group_of_two_planned_cars_stays_within_its_circuit(
 ) -> None:
     """Two cars planned into the same cheap hours share a 40 A circuit."""
     sims = pair
-    await hass.config.async_set_time_zone("UTC")
-    freezer.move_to(EVENING)
-    _nordpool(hass, HOURLY)
-    chargers = []
-    for sim in sims:
-        entry = await add_charger(hass, sim)
-        hass.config_entries.async_update_entry(
-            entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
-        )
-        await hass.config_entries.async_reload(entry.entry_id)
-        chargers.append(entry)
-    group = await add_group(hass, chargers)
-    await settle(hass)
-    mode = entity_id(hass, "select", f"{group.data['group_id']}_solar_mode")
-    await hass.services.async_call(
-        "select", "select_option", {"entity_id": mode, "option": "planned"}, True
-    )
+    _, chargers = await _planned_group(hass, freezer, sims, start=EVENING, hours=HOURLY)
     for entry in chargers:
         await hass.services.async_call(
             DOMAIN,

@@ -16,20 +16,21 @@ from homeassistant.core import HomeAssistant
 from custom_components.evse_local.const import (
     CONF_GRID_POWER,
     CONF_GRID_POWER_SIGN,
-    CONF_PRICE_SENSOR,
     DOMAIN,
 )
 from simulators import Simulator
 from simulators.model import Mode
 
-from .conftest import add_charger, state_of
-from .test_group import add_group, entity_id, settle
+from .conftest import state_of
+from .test_group import entity_id
 from .test_plan import (
-    PRICES,
+    _charger_with_prices,
     _later,
     _nordpool,
     _plan_state,
+    _planned_group,
     _select_planned,
+    _with_options,
     pair,  # noqa: F401 (a fixture)
 )
 
@@ -59,18 +60,11 @@ async def test_sun_counts_first_and_the_plan_buys_only_the_rest(
     freezer.move_to(MORNING)
     _nordpool(hass, MIDDAY)
     _meter(hass, goplug_sim, 0)
-    entry = await add_charger(hass, goplug_sim)
-    hass.config_entries.async_update_entry(
-        entry,
-        options={
-            **entry.options,
-            CONF_PRICE_SENSOR: PRICES,
-            CONF_GRID_POWER: GRID,
-            CONF_GRID_POWER_SIGN: "positive_export",
-        },
+    entry = await _charger_with_prices(
+        hass,
+        goplug_sim,
+        **{CONF_GRID_POWER: GRID, CONF_GRID_POWER_SIGN: "positive_export"},
     )
-    await hass.config_entries.async_reload(entry.entry_id)
-    await settle(hass)
     await _select_planned(hass, entry)
     await hass.services.async_call(
         DOMAIN,
@@ -134,17 +128,6 @@ async def test_a_member_without_a_plan_lends_no_sun_to_the_planned_one(
 ) -> None:
     """In a group, what a charger without a plan draws is no surplus."""
     first, second = pair
-    await hass.config.async_set_time_zone("UTC")
-    freezer.move_to(MORNING)
-    _nordpool(hass, MIDDAY)
-    chargers = []
-    for sim in pair:
-        entry = await add_charger(hass, sim)
-        hass.config_entries.async_update_entry(
-            entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
-        )
-        await hass.config_entries.async_reload(entry.entry_id)
-        chargers.append(entry)
 
     def meter(sun_w: float) -> None:
         drawn = first.model.power_watts + second.model.power_watts
@@ -152,20 +135,13 @@ async def test_a_member_without_a_plan_lends_no_sun_to_the_planned_one(
         hass.states.async_set(GRID, str(round(export)), {"unit_of_measurement": "W"})
 
     meter(0)
-    group = await add_group(hass, chargers)
-    hass.config_entries.async_update_entry(
-        group,
-        options={
-            **group.options,
-            CONF_GRID_POWER: GRID,
-            CONF_GRID_POWER_SIGN: "positive_export",
-        },
+    group, chargers = await _planned_group(
+        hass, freezer, pair, start=MORNING, hours=MIDDAY
     )
-    await hass.config_entries.async_reload(group.entry_id)
-    await settle(hass)
-    mode = entity_id(hass, "select", f"{group.data['group_id']}_solar_mode")
-    await hass.services.async_call(
-        "select", "select_option", {"entity_id": mode, "option": "planned"}, True
+    await _with_options(
+        hass,
+        group,
+        **{CONF_GRID_POWER: GRID, CONF_GRID_POWER_SIGN: "positive_export"},
     )
     # Only the first car has a plan (for the cheap hours); the second has
     # none and charges as in mode Off, from the grid.
@@ -205,22 +181,13 @@ async def test_group_members_plan_with_the_controllers_share(
     pair: tuple[Simulator, Simulator],  # noqa: F811
 ) -> None:
     """First in, first served: the first car plans at 32 A, the second at 8 A."""
-    await hass.config.async_set_time_zone("UTC")
-    freezer.move_to(MORNING)
-    _nordpool(hass, MIDDAY)
-    chargers = []
-    for sim in pair:
-        entry = await add_charger(hass, sim)
-        hass.config_entries.async_update_entry(
-            entry, options={**entry.options, CONF_PRICE_SENSOR: PRICES}
-        )
-        await hass.config_entries.async_reload(entry.entry_id)
-        chargers.append(entry)
-    group = await add_group(hass, chargers, policy="first_in_first_serve")
-    await settle(hass)
-    mode = entity_id(hass, "select", f"{group.data['group_id']}_solar_mode")
-    await hass.services.async_call(
-        "select", "select_option", {"entity_id": mode, "option": "planned"}, True
+    _, chargers = await _planned_group(
+        hass,
+        freezer,
+        pair,
+        start=MORNING,
+        hours=MIDDAY,
+        policy="first_in_first_serve",
     )
     for entry, energy in zip(chargers, (12, 5), strict=True):
         await hass.services.async_call(

@@ -70,6 +70,7 @@ from .energy.prices import (
     parse_price_attributes,
 )
 from .energy.solar_forecast import (
+    PvPeriod,
     SolarDataError,
     SolarForecast,
     car_solar_energy,
@@ -158,6 +159,8 @@ class PlanRunner:
         self._relative = False
         self.price_problem = PriceProblem.NO_SENSOR
         self._solar_forecasts: dict[str, SolarForecast] = {}
+        self._solar_periods: tuple[PvPeriod, ...] = ()
+        """The sensors' forecasts added up (at each reading, not each step)."""
         self._solar_read_problem = SolarProblem.NONE
         self._store = plan_store(hass, entry.entry_id)
         self._listeners: list[CALLBACK_TYPE] = []
@@ -328,9 +331,11 @@ class PlanRunner:
     @property
     def solar_problem(self) -> SolarProblem:
         """Why the plan counts on no sun (or on an old forecast); NONE if it can."""
+        return self._solar_problem(group_of(self.hass, self.entry.entry_id))
+
+    def _solar_problem(self, group: ConfigEntry[Any] | None) -> SolarProblem:
         if not self.solar_entity_ids:
             return SolarProblem.NO_SENSOR
-        group = group_of(self.hass, self.entry.entry_id)
         if not has_solar_inputs((group or self.entry).options):
             return SolarProblem.NO_SOLAR_INPUTS
         return self._solar_read_problem
@@ -369,6 +374,7 @@ class PlanRunner:
                 self._solar_forecasts.pop(entity_id, None)
                 problems.append(SolarProblem.NO_FORECAST)
         self._solar_read_problem = problems[0] if problems else SolarProblem.NONE
+        self._solar_periods = combine_forecasts(self._solar_forecasts.values())
 
     def _solar(
         self, now: datetime, ready_by: datetime, limits: ChargingLimits
@@ -379,9 +385,12 @@ class PlanRunner:
         the sun, and counting on it would leave the car short. In a group the
         surplus is shared by the members that count on it.
         """
-        if self.solar_problem in (SolarProblem.NO_SENSOR, SolarProblem.NO_SOLAR_INPUTS):
-            return []
         group = group_of(self.hass, self.entry.entry_id)
+        if self._solar_problem(group) in (
+            SolarProblem.NO_SENSOR,
+            SolarProblem.NO_SOLAR_INPUTS,
+        ):
+            return []
         cars = 1
         if group is not None:
             members = (
@@ -394,7 +403,7 @@ class PlanRunner:
                 if member is not None and member.options.get(CONF_SOLAR_FORECAST)
             )
         return car_solar_energy(
-            combine_forecasts(self._solar_forecasts.values()),
+            self._solar_periods,
             now=now,
             until=ready_by,
             house_w=float(

@@ -109,6 +109,15 @@ async def rapi_sim(
         yield sim
 
 
+async def set_plan(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, Any]:
+    """Call ``evse_local.set_plan``; return its response (the plan)."""
+    response = await hass.services.async_call(
+        DOMAIN, "set_plan", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
 async def add_charger(
     hass: HomeAssistant, sim: Simulator | GoeSimulator, **data: str
 ) -> ConfigEntry:

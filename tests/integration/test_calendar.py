@@ -22,7 +22,7 @@ from custom_components.evse_local.const import (
 from simulators import Fault, Simulator
 from simulators.model import Mode
 
-from .conftest import add_charger, state_of
+from .conftest import add_charger, set_plan, state_of
 from .test_group import entity_id, settle
 from .test_plan import (
     EVENING,
@@ -72,11 +72,8 @@ async def _events(
 
 
 async def _set_plan(hass: HomeAssistant, entry: ConfigEntry, **data: Any) -> None:
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "ready_by": "07:00", **data},
-        blocking=True,
+    await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "ready_by": "07:00", **data}
     )
 
 

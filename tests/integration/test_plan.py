@@ -34,7 +34,7 @@ from custom_components.evse_local.const import (
 from simulators import Simulator, start_simulator
 from simulators.model import Mode
 
-from .conftest import add_charger, state_of
+from .conftest import add_charger, set_plan, state_of
 from .test_group import add_group, entity_id, settle
 
 PRICES = "sensor.nordpool"
@@ -232,14 +232,9 @@ async def test_restart_mid_plan_keeps_it(
     """A restart in the middle of the cheap slots picks up where it was."""
     entry = await _planned_charger(hass, freezer, goplug_sim)
     await _select_planned(hass, entry)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 12, "ready_by": "07:00"},
-        blocking=True,
-        return_response=True,
+    response = await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "energy": 12, "ready_by": "07:00"}
     )
-    assert response is not None
     # No car yet: nothing planned, but the settings are in.
     assert response["state"] == "idle"
     assert response["target_energy"] == 12
@@ -280,11 +275,8 @@ async def test_group_of_two_planned_cars_stays_within_its_circuit(
     sims = pair
     _, chargers = await _planned_group(hass, freezer, sims, start=EVENING, hours=HOURLY)
     for entry in chargers:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_plan",
-            {"config_entry_id": entry.entry_id, "energy": 8, "ready_by": "07:00"},
-            blocking=True,
+        await set_plan(
+            hass, {"config_entry_id": entry.entry_id, "energy": 8, "ready_by": "07:00"}
         )
     for sim in sims:
         sim.model.plug_in()
@@ -316,27 +308,18 @@ async def test_bad_plan_input_gives_translated_errors(
     """A past ready time, a vanished price sensor, solar without inputs."""
     entry = await _planned_charger(hass, freezer, goplug_sim)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_plan",
+        await set_plan(
+            hass,
             {
                 "config_entry_id": entry.entry_id,
                 "energy": 5,
                 "ready_by": "2026-01-15T12:00:00+00:00",
             },
-            blocking=True,
-            return_response=True,
         )
     assert err.value.translation_key == "ready_time_past"
     hass.states.async_remove(PRICES)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_plan",
-            {"config_entry_id": entry.entry_id, "energy": 5},
-            blocking=True,
-            return_response=True,
-        )
+        await set_plan(hass, {"config_entry_id": entry.entry_id, "energy": 5})
     assert err.value.translation_key == "price_sensor_missing"
     mode = entity_id(hass, "select", f"{entry.unique_id}_solar_mode")
     with pytest.raises(ServiceValidationError) as err:
@@ -355,14 +338,7 @@ async def test_plan_without_forecast_charges_at_once(
     hass.states.async_set(PRICES, "0.31", {"unit_of_measurement": "EUR/kWh"})
     await _select_planned(hass, entry)
     goplug_sim.model.plug_in()
-    response = await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 2},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await set_plan(hass, {"config_entry_id": entry.entry_id, "energy": 2})
     assert response["price_problem"] == "price_no_forecast"
     await _later(hass, freezer, goplug_sim)
     assert goplug_sim.model.mode is Mode.ACTIVE
@@ -389,11 +365,8 @@ async def test_unreachable_target_charges_at_once_and_says_so_once(
             else None
         ),
     )
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 60, "ready_by": "20:00"},
-        blocking=True,
+    await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "energy": 60, "ready_by": "20:00"}
     )
     for _ in range(3):
         await _later(hass, freezer, goplug_sim)
@@ -414,11 +387,8 @@ async def test_lost_prices_keep_the_plan_and_clear_plan_resumes(
     entry = await _planned_charger(hass, freezer, goplug_sim)
     await _select_planned(hass, entry)
     goplug_sim.model.plug_in()
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 5, "continuous": True},
-        blocking=True,
+    await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "energy": 5, "continuous": True}
     )
     await _later(hass, freezer, goplug_sim)
     slots = _plan_state(hass, entry).attributes["slots"]
@@ -469,17 +439,10 @@ async def test_car_charge_options_and_a_soc_target(
     """Sensor and battery together, in %; then a plan to 60 % from 40 %."""
     entry = await _planned_charger(hass, freezer, goplug_sim)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_plan",
-            {"config_entry_id": entry.entry_id, "soc": 60},
-            blocking=True,
-        )
+        await set_plan(hass, {"config_entry_id": entry.entry_id, "soc": 60})
     assert err.value.translation_key == "soc_without_sensor"
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "set_plan", {"config_entry_id": entry.entry_id}, blocking=True
-        )
+        await set_plan(hass, {"config_entry_id": entry.entry_id})
     assert err.value.translation_key == "plan_target_missing"
     hass.states.async_set("sensor.car_soc", "40", {"unit_of_measurement": "%"})
     hass.states.async_set("sensor.car_range", "200", {"unit_of_measurement": "km"})
@@ -531,12 +494,7 @@ async def test_limits_the_planner_refuses_mean_no_plan_not_a_crash(
     entry = await _planned_charger(hass, freezer, goplug_sim)
     await _select_planned(hass, entry)
     goplug_sim.model.plug_in()
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 5},
-        blocking=True,
-    )
+    await set_plan(hass, {"config_entry_id": entry.entry_id, "energy": 5})
     await _later(hass, freezer, goplug_sim)
     assert goplug_sim.model.mode is Mode.SLEEP
     hass.config_entries.async_update_entry(
@@ -574,14 +532,7 @@ async def test_off_peak_window_without_a_price_sensor(
     await settle(hass)
     await _select_planned(hass, entry)
     goplug_sim.model.plug_in()
-    response = await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 5},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
+    response = await set_plan(hass, {"config_entry_id": entry.entry_id, "energy": 5})
     assert response["expected_cost"] is None  # off-peak ranks, it costs nothing known
     await _later(hass, freezer, goplug_sim)
     assert goplug_sim.model.mode is Mode.SLEEP

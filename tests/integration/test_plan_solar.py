@@ -16,12 +16,11 @@ from homeassistant.core import HomeAssistant
 from custom_components.evse_local.const import (
     CONF_GRID_POWER,
     CONF_GRID_POWER_SIGN,
-    DOMAIN,
 )
 from simulators import Simulator
 from simulators.model import Mode
 
-from .conftest import state_of
+from .conftest import set_plan, state_of
 from .test_group import entity_id
 from .test_plan import (
     _charger_with_prices,
@@ -66,11 +65,8 @@ async def test_sun_counts_first_and_the_plan_buys_only_the_rest(
         **{CONF_GRID_POWER: GRID, CONF_GRID_POWER_SIGN: "positive_export"},
     )
     await _select_planned(hass, entry)
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 10, "ready_by": "16:00"},
-        blocking=True,
+    await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "energy": 10, "ready_by": "16:00"}
     )
     model = goplug_sim.model
     model.plug_in()
@@ -145,11 +141,9 @@ async def test_a_member_without_a_plan_lends_no_sun_to_the_planned_one(
     )
     # Only the first car has a plan (for the cheap hours); the second has
     # none and charges as in mode Off, from the grid.
-    await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
+    await set_plan(
+        hass,
         {"config_entry_id": chargers[0].entry_id, "energy": 5, "ready_by": "16:00"},
-        blocking=True,
     )
     first.model.plug_in()
     second.model.plug_in()
@@ -190,11 +184,9 @@ async def test_group_members_plan_with_the_controllers_share(
         policy="first_in_first_serve",
     )
     for entry, energy in zip(chargers, (12, 5), strict=True):
-        await hass.services.async_call(
-            DOMAIN,
-            "set_plan",
+        await set_plan(
+            hass,
             {"config_entry_id": entry.entry_id, "energy": energy, "ready_by": "16:00"},
-            blocking=True,
         )
     for sim in pair:
         sim.model.plug_in()

@@ -30,7 +30,7 @@ from custom_components.evse_local.const import (
 )
 from simulators import Simulator, start_simulator
 
-from .conftest import add_charger, state_of
+from .conftest import add_charger, set_plan, state_of
 from .test_group import add_group, entity_id, settle
 from .test_plan import _later, _plan_state, _select_planned
 
@@ -137,15 +137,9 @@ async def _charger(
 
 async def _set_plan(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
     """20 kWh by 18:00; the response is the plan as it stands."""
-    response = await hass.services.async_call(
-        DOMAIN,
-        "set_plan",
-        {"config_entry_id": entry.entry_id, "energy": 20, "ready_by": "18:00"},
-        blocking=True,
-        return_response=True,
+    return await set_plan(
+        hass, {"config_entry_id": entry.entry_id, "energy": 20, "ready_by": "18:00"}
     )
-    assert response is not None
-    return dict(response)
 
 
 def _grid_kwh(response: dict[str, Any]) -> float:
